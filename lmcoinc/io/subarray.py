@@ -71,6 +71,7 @@ def write_subarray(
     of :func:`telescope_positions`.
     """
     from astropy import units as u
+    from astropy.coordinates import EarthLocation
     from ctapipe.instrument import SubarrayDescription
 
     subarray_lst = read_subarray(lst_file, InputError, lst=True)
@@ -87,4 +88,6 @@ def write_subarray(
             raise error(f"{where}: subarray has no telescope {tid} ({name})")
         descriptions[tid] = source.tel[tid]
     positions = {tid: list(pos) * u.m for tid, pos in telescope_positions(tel_ids).items()}
-    SubarrayDescription("LST-MAGIC-Array", positions, descriptions).to_hdf(output_file)
+    # magic-cta-pipe's REFERENCE_LOCATION (ctapipe_io_magic.constants)
+    location = EarthLocation(lon=-17.890879 * u.deg, lat=28.761579 * u.deg, height=2199 * u.m)
+    SubarrayDescription("LST-MAGIC-Array", positions, descriptions, location).to_hdf(output_file)

@@ -1,0 +1,44 @@
+"""Comparison of an lmcoinc output file with the reference's (pandas + ctapipe)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+KEYS = {"events": "/events/parameters", "feature": "/coincidence/feature",
+        "profile": "/coincidence/profile"}
+
+
+def read_tables(path) -> dict[str, pd.DataFrame]:
+    """The three output tables of a coincidence file."""
+    return {name: pd.read_hdf(path, key=key) for name, key in KEYS.items()}
+
+
+def differences(ours, reference) -> list[str]:
+    """Every difference between two output files: columns, dtypes, values (bit for bit)."""
+    out = []
+    a, b = read_tables(ours), read_tables(reference)
+    for name in KEYS:
+        x, y = a[name], b[name]
+        if list(x.columns) != list(y.columns):
+            out.append(f"{name}: columns {list(x.columns)} != {list(y.columns)}")
+            continue
+        if list(x.dtypes) != list(y.dtypes):
+            bad = [(c, str(x[c].dtype), str(y[c].dtype)) for c in x if x[c].dtype != y[c].dtype]
+            out.append(f"{name}: dtypes differ {bad}")
+        if len(x) != len(y):
+            out.append(f"{name}: {len(x)} rows != {len(y)} rows")
+            continue
+        for col in x.columns:
+            u, v = x[col].to_numpy(), y[col].to_numpy()
+            same = (u == v) | (pd.isna(u) & pd.isna(v))
+            if not np.all(same):
+                i = int(np.flatnonzero(~same)[0])
+                out.append(f"{name}.{col}: {np.count_nonzero(~same)} values differ, "
+                           f"first at row {i}: {u[i]!r} != {v[i]!r}")
+    from ctapipe.instrument import SubarrayDescription
+
+    sa, sb = SubarrayDescription.from_hdf(ours), SubarrayDescription.from_hdf(reference)
+    if sa != sb:
+        out.append(f"subarray differs: {sa} != {sb}")
+    return out
