@@ -22,7 +22,17 @@ from .io.output import output_names, write_outputs
 from .stereo import assemble_stereo, lst_pair_rows, magic_rows
 from .timestamps import magic_ns, ns_to_seconds, seconds_to_ns
 
-__all__ = ["CoincidenceResult", "RunResult", "coincidence", "common_columns", "run"]
+__all__ = [
+    "CoincidenceResult",
+    "RunResult",
+    "coincidence",
+    "common_columns",
+    "load_lst",
+    "load_magic",
+    "run",
+    "select_common",
+    "write_result",
+]
 
 log = logging.getLogger(__name__)
 
@@ -194,35 +204,77 @@ def _log_telescope(name: str, found: TelescopeCoincidence) -> None:
     )
 
 
-def load_inputs(
-    lst_file: Path, magic_dir: Path, config: CoincidenceConfig, timer: _Timer
-) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame, list[Path]]:
-    """Read and prepare both inputs; returns LST frame, LST ns, MAGIC frame, MAGIC files."""
+def load_lst(lst_file: Path, config: CoincidenceConfig, timer: _Timer | None = None):
+    """Read and prepare an LST-1 file: (frame, int64 ns timestamps).
+
+    The configured timestamp column is renamed "timestamp".
+    """
+    timer = timer or _Timer()
     ts_col = config.timestamp_type_lst
     with timer.stage("read"):
         lst_data = read_lst(lst_file, ts_col)
-        magic_data = read_magic(magic_dir)
-    if magic_data.raw.height == 0:
-        raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
     with timer.stage("prepare"):
         lst = prepare_lst(lst_data.raw, lst_data.focal_length_m).rename({ts_col: "timestamp"})
-        magic = prepare_magic(magic_data.raw)
-        unknown = sorted(set(magic["tel_id"].unique().to_list()) - set(config.tel_names))
-        if unknown:
-            raise MagicInputError(
-                f"{magic_dir}: MAGIC tel_id {unknown} not in the config's mc_tel_ids"
-            )
-        drop = common_columns(lst.columns[3:], magic.columns[3:])
-        lst = lst.drop([c for c in lst.columns[3:] if c in drop])
-        magic = magic.drop([c for c in magic.columns[3:] if c in drop])
-    log.info("LST-1: %d events; MAGIC: %s events", lst.height, dict(
-        magic.group_by("tel_id").len().sort("tel_id").iter_rows()))
     with timer.stage("timestamps"):
         seconds = lst["timestamp"].to_numpy()
         if not np.isfinite(seconds).all():
             raise InputError(f"{lst_file}: {ts_col} has NaN or infinite timestamps")
         t_lst = seconds_to_ns(seconds)
-    return lst, t_lst, magic, magic_data.files
+    return lst, t_lst
+
+
+def load_magic(
+    magic_dir: Path, config: CoincidenceConfig, timer: _Timer | None = None
+) -> tuple[pl.DataFrame, list[Path]]:
+    """Read and prepare the MAGIC files of a directory: (frame, files used)."""
+    timer = timer or _Timer()
+    with timer.stage("read"):
+        magic_data = read_magic(magic_dir)
+    if magic_data.raw.height == 0:
+        raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
+    with timer.stage("prepare"):
+        magic = prepare_magic(magic_data.raw)
+    unknown = sorted(set(magic["tel_id"].unique().to_list()) - set(config.tel_names))
+    if unknown:
+        raise MagicInputError(f"{magic_dir}: MAGIC tel_id {unknown} not in the config's mc_tel_ids")
+    return magic, magic_data.files
+
+
+def select_common(lst: pl.DataFrame, magic: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Drop the parameters that are not common to LST and MAGIC (ids kept)."""
+    drop = common_columns(lst.columns[3:], magic.columns[3:])
+    return (
+        lst.drop([c for c in lst.columns[3:] if c in drop]),
+        magic.drop([c for c in magic.columns[3:] if c in drop]),
+    )
+
+
+def write_result(
+    result: CoincidenceResult,
+    lst_file: Path,
+    magic_files: list[Path],
+    output_dir: Path,
+    config: CoincidenceConfig,
+    timer: _Timer | None = None,
+) -> dict[str, Path]:
+    """Write the HDF5 file (tables, subarray, images) and the Parquet files atomically."""
+    timer = timer or _Timer()
+    outputs = output_names(lst_file, output_dir)
+
+    def extra(path: Path) -> None:
+        from .io.subarray import write_subarray
+
+        with timer.stage("subarray"):
+            write_subarray(path, lst_file, magic_files, config.tel_ids)
+        if config.save_images:
+            from .io.images import copy_images
+
+            with timer.stage("images"):
+                copy_images(path, result.events, lst_file, magic_files, config.tel_ids)
+
+    with timer.stage("write"):
+        write_outputs(outputs, result.tables(), extra)
+    return outputs
 
 
 def run(
@@ -239,24 +291,15 @@ def run(
     lst_file, magic_dir, output_dir = Path(lst_file), Path(magic_dir), Path(output_dir)
     timer = _Timer()
     log.info("Input LST DL1 data file: %s", lst_file)
+    lst, t_lst = load_lst(lst_file, config, timer)
     log.info("Input MAGIC directory: %s", magic_dir)
-    lst, t_lst, magic, magic_files = load_inputs(lst_file, magic_dir, config, timer)
+    magic, magic_files = load_magic(magic_dir, config, timer)
+    lst, magic = select_common(lst, magic)
+    log.info("LST-1: %d events; MAGIC: %s events", lst.height,
+             dict(magic.group_by("tel_id").len().sort("tel_id").iter_rows()))
     log.info("LST timestamp type: %s", config.timestamp_type_lst)
     log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
     result = coincidence(lst, t_lst, magic, config, timer)
-    outputs = output_names(lst_file, output_dir)
-
-    def extra(path: Path) -> None:
-        from .io.images import copy_images
-        from .io.subarray import write_subarray
-
-        with timer.stage("subarray"):
-            write_subarray(path, lst_file, magic_files, config.tel_ids)
-        if config.save_images:
-            with timer.stage("images"):
-                copy_images(path, result.events, lst_file, magic_files, config.tel_ids)
-
-    with timer.stage("write"):
-        write_outputs(outputs, result.tables(), extra)
+    outputs = write_result(result, lst_file, magic_files, output_dir, config, timer)
     log.info("Output file: %s", outputs["hdf5"])
     return RunResult(outputs, result, timer.timings)

@@ -99,7 +99,7 @@ def assemble_stereo(parts: list[pl.DataFrame], tel_names: dict[int, str]) -> pl.
         if n_multi > MAX_MULTI_MATCHES:
             raise TooManyMultiMatchesError(
                 f"{n_multi} events with several images of one telescope "
-                f"(more than {MAX_MULTI_MATCHES}); the time offset is likely wrong"
+                f"(more than {MAX_MULTI_MATCHES})"
             )
         events = events.filter(per_tel == 1)
     events = events.with_columns(multiplicity=pl.len().over(key).cast(pl.Int64)).filter(

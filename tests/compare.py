@@ -42,3 +42,30 @@ def differences(ours, reference) -> list[str]:
     if sa != sb:
         out.append(f"subarray differs: {sa} != {sb}")
     return out
+
+
+def image_differences(ours, reference) -> list[str]:
+    """Differences of the /events/dl1/image_* tables read with ctapipe's read_table."""
+    import tables
+    from ctapipe.io import read_table
+
+    def nodes(path):
+        with tables.open_file(str(path)) as handle:
+            if "/events/dl1" not in handle:
+                return []
+            return sorted(n._v_pathname for n in handle.list_nodes("/events/dl1"))
+
+    out = []
+    if nodes(ours) != nodes(reference):
+        return [f"image tables {nodes(ours)} != {nodes(reference)}"]
+    for key in nodes(ours):
+        a, b = read_table(ours, key), read_table(reference, key)
+        if a.colnames != b.colnames or len(a) != len(b):
+            out.append(f"{key}: {a.colnames}/{len(a)} rows != {b.colnames}/{len(b)} rows")
+            continue
+        for col in a.colnames:
+            if not np.array_equal(np.asarray(a[col]), np.asarray(b[col])):
+                out.append(f"{key}.{col}: values differ")
+            if getattr(a[col], "unit", None) != getattr(b[col], "unit", None):
+                out.append(f"{key}.{col}: unit {a[col].unit} != {b[col].unit}")
+    return out

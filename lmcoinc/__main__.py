@@ -1,0 +1,5 @@
+"""``python -m lmcoinc``."""
+
+from .cli import app
+
+app(prog_name="lmcoinc")
