@@ -57,6 +57,10 @@ def run(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    timings: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--timings", help="Write the time of each stage (s) to this JSON file."),
+    ] = None,
 ) -> None:
     """Find the LST-1/MAGIC coincident events of one LST-1 subrun.
 
@@ -74,6 +78,10 @@ def run(
         if debug:
             raise
         raise _fail(err) from None
+    if timings is not None:
+        import json
+
+        timings.write_text(json.dumps(result.timings, indent=1))
     for name, found in sorted(result.result.telescopes.items()):
         typer.echo(
             f"tel {name}: average offset {found.average_offset_ns / 1000:.3f} us, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,40 @@ def _describe(err: Exception) -> str:
             return "checksum error (data corrupted)"
     first = text[0] if text else type(err).__name__
     return first[:160]
+
+
+class _NoClassUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"not unpickling {module}.{name}")
+
+
+class _AttributePickle:
+    """Stand-in for ``pickle`` in PyTables' attribute loading: no classes.
+
+    ctapipe stores enum columns with a pickled class in an attribute
+    (e.g. ``CTAFIELD_43_ENUM`` = ``ctapipe.containers.EventType``); PyTables
+    unpickles every attribute when a table is opened, which would import
+    ctapipe (~1.5 s) and run code from the file. Refused, PyTables keeps the
+    attribute's raw bytes, which is all a reader or a copy needs.
+    """
+
+    UnpicklingError = pickle.UnpicklingError
+
+    @staticmethod
+    def loads(data: bytes, **kwargs):
+        return _NoClassUnpickler(io.BytesIO(data), **kwargs).load()
+
+
+@contextmanager
+def _raw_attributes() -> Iterator[None]:
+    import tables.attributeset as attributeset
+
+    saved = attributeset.pickle
+    attributeset.pickle = _AttributePickle
+    try:
+        yield
+    finally:
+        attributeset.pickle = saved
 
 
 @contextmanager
@@ -48,7 +84,8 @@ def open_hdf5(path: str | Path, error: type[LmcoincError]) -> Iterator:
     except Exception as err:  # noqa: BLE001 - truncated superblock etc.
         raise error(f"{path}: cannot open HDF5 file ({_describe(err)}); truncated?") from None
     try:
-        yield handle
+        with _raw_attributes():
+            yield handle
     finally:
         handle.close()
 
