@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +28,11 @@ __all__ = [
 LST_NAMES = ("LST-1", "LST-2", "LST-3", "LST-4")
 MAGIC_NAMES = ("MAGIC-I", "MAGIC-II")
 TIMESTAMP_TYPES_LST = ("dragon_time", "tib_time", "ucts_time")
+#: The keys of the event_coincidence section (others are typos: warned about).
+COINCIDENCE_KEYS = ("timestamp_type_lst", "window_half_width", "pre_offset_search",
+                    "n_pre_offset_search_events", "time_offset")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,23 +94,55 @@ def load_config(path: str | Path | None) -> CoincidenceConfig:
             text = Path(path).read_text()
         except FileNotFoundError:
             raise ConfigError(f"{name}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"{name}: cannot read config file ({err})") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{name}: is a directory, expected a YAML config file") from None
+        except OSError as err:
+            raise ConfigError(f"{name}: cannot read config file ({err.strerror})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}: not a text file, expected a YAML config file") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise ConfigError(f"{name}: not valid YAML{where}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None)
+        raise ConfigError(
+            f"{name}: not valid YAML{where}" + (f" ({problem})" if problem else "")
+        ) from None
     return parse_config(raw, name)
+
+
+#: Plain time units and their scale in seconds, as astropy decomposes them.
+_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+_PLAIN_TIME = re.compile(
+    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s)\s*$"
+)
+
+
+def _plain_time_ns(value: str) -> float | None:
+    """"<number> <ns|us|ms|s>" in ns, exactly as astropy converts it; else None.
+
+    Importing astropy.units costs ~0.2 s per process, most of the start-up of
+    ``lmcoinc run``; the plain forms are converted with astropy's own scale
+    (``unit.decompose().scale / 1e-9``, tested equal) and anything else goes
+    through astropy.
+    """
+    match = _PLAIN_TIME.match(value)
+    if match is None:
+        return None
+    number, unit = float(match.group(1)), match.group(2)
+    return number if unit == "ns" else number * (_TIME_UNITS[unit] / 1e-9)
 
 
 def _quantity_ns(value: Any, key: str, name: str) -> float:
     """Convert a quantity string such as "300 ns" to nanoseconds (float)."""
-    from astropy import units as u
-
     if not isinstance(value, str):
         raise ConfigError(f'{name}: {key} must be a time quantity such as "300 ns", got {value!r}')
+    plain = _plain_time_ns(value)
+    if plain is not None and np.isfinite(plain):
+        return plain
+    from astropy import units as u
+
     try:
         quantity = u.Quantity(value)
     except (TypeError, ValueError):
@@ -166,6 +205,10 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     coinc = _require(raw, "event_coincidence", "event_coincidence", name)
     if not isinstance(coinc, dict):
         raise ConfigError(f"{name}: event_coincidence must be a mapping")
+    unknown = [str(k) for k in coinc if k not in COINCIDENCE_KEYS]
+    if unknown:
+        log.warning("%s: unknown key(s) event_coincidence.%s ignored (known: %s)",
+                    name, ", event_coincidence.".join(unknown), ", ".join(COINCIDENCE_KEYS))
     key = "event_coincidence.timestamp_type_lst"
     ts_type = _require(coinc, "timestamp_type_lst", key, name)
     if ts_type not in TIMESTAMP_TYPES_LST:

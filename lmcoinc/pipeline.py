@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from .checks import check_output_dir, check_time_overlap
 from .coincidence import TelescopeCoincidence, coincide_telescope
 from .config import CoincidenceConfig
 from .errors import InputError, MagicInputError, NoCoincidenceError, NoMagicEventsError
@@ -214,7 +215,8 @@ def load_lst(lst_file: Path, config: CoincidenceConfig, timer: _Timer | None = N
     with timer.stage("read"):
         lst_data = read_lst(lst_file, ts_col)
     with timer.stage("prepare"):
-        lst = prepare_lst(lst_data.raw, lst_data.focal_length_m).rename({ts_col: "timestamp"})
+        lst = prepare_lst(lst_data.raw, lst_data.focal_length_m, ts_col, lst_file)
+        lst = lst.rename({ts_col: "timestamp"})
     with timer.stage("timestamps"):
         seconds = lst["timestamp"].to_numpy()
         if not np.isfinite(seconds).all():
@@ -256,16 +258,23 @@ def write_result(
     output_dir: Path,
     config: CoincidenceConfig,
     timer: _Timer | None = None,
+    subarray_files: list[Path] | None = None,
 ) -> dict[str, Path]:
-    """Write the HDF5 file (tables, subarray, images) and the Parquet files atomically."""
+    """Write the HDF5 file (tables, subarray, images) and the Parquet files atomically.
+
+    ``subarray_files`` (default ``magic_files``) are the MAGIC files whose
+    subarrays are checked and used; ``lmcoinc batch`` checks all of them once
+    and passes the first one only.
+    """
     timer = timer or _Timer()
     outputs = output_names(lst_file, output_dir)
+    subarray_files = magic_files if subarray_files is None else subarray_files
 
     def extra(path: Path) -> None:
         from .io.subarray import write_subarray
 
         with timer.stage("subarray"):
-            write_subarray(path, lst_file, magic_files, config.tel_ids)
+            write_subarray(path, lst_file, subarray_files, config.tel_ids)
         if config.save_images:
             from .io.images import copy_images
 
@@ -290,10 +299,12 @@ def run(
     """
     lst_file, magic_dir, output_dir = Path(lst_file), Path(magic_dir), Path(output_dir)
     timer = _Timer()
+    check_output_dir(output_dir, output_names(lst_file, output_dir).values())
     log.info("Input LST DL1 data file: %s", lst_file)
     lst, t_lst = load_lst(lst_file, config, timer)
     log.info("Input MAGIC directory: %s", magic_dir)
     magic, magic_files = load_magic(magic_dir, config, timer)
+    check_time_overlap(t_lst, magic, config, lst_file, magic_dir)
     lst, magic = select_common(lst, magic)
     log.info("LST-1: %d events; MAGIC: %s events", lst.height,
              dict(magic.group_by("tel_id").len().sort("tel_id").iter_rows()))

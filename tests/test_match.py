@@ -1,5 +1,5 @@
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lmcoinc.match import coincident_pairs, last_partner
@@ -33,3 +33,53 @@ def test_last_partner_is_largest_lst_row():
     i = np.array([0, 1, 1, 3])
     j = np.array([2, 0, 2, 2])
     np.testing.assert_array_equal(last_partner(i, j, 4), [1, -1, 3, -1])
+
+
+# --- point 3 of issue #4: empty inputs, duplicated timestamps, pairs exactly on the
+# window edges (timestamps, offsets and windows on the 100 ns grid of the clocks)
+
+grid_times = st.lists(st.integers(0, 50).map(lambda k: 100 * k), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(grid_times, grid_times, st.integers(-8, 8), st.integers(1, 5))
+@example([], [], 0, 3)
+@example([1000], [], 0, 3)
+@example([], [1000], 0, 3)
+@example([1000, 1000], [700, 1300, 1300, 1000, 1000], 0, 3)  # duplicates on both sides
+def test_pairs_on_grid_match_bruteforce(t_lst, t_magic, offset100, w100):
+    t_lst, t_magic = np.array(t_lst, dtype=np.int64), np.array(t_magic, dtype=np.int64)
+    got = coincident_pairs(t_lst, t_magic, 100 * offset100, 100 * w100)
+    want = bf.pairs(t_lst, t_magic, 100 * offset100, 100 * w100)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[0].dtype == got[1].dtype == np.int64
+
+
+def test_empty_inputs_give_no_pairs():
+    empty, one = np.empty(0, dtype=np.int64), np.array([5], dtype=np.int64)
+    for t_lst, t_magic in ((empty, empty), (one, empty), (empty, one)):
+        i, j = coincident_pairs(t_lst, t_magic, 0, 300)
+        assert len(i) == len(j) == 0
+    np.testing.assert_array_equal(last_partner(empty, empty, 3), [-1, -1, -1])
+
+
+def test_exact_edges_with_negative_offset():
+    # LST 10 000 at offset -3 200, w 300: window [6 500, 7 100], both edges included
+    t_lst = np.array([10_000], dtype=np.int64)
+    t_magic = np.array([7_100, 6_500, 6_400, 7_200], dtype=np.int64)
+    i, j = coincident_pairs(t_lst, t_magic, -3_200, 300)
+    assert j.tolist() == [0, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(grid_times, grid_times, st.integers(-8, 8), st.integers(1, 5))
+def test_last_partner_matches_reference_assignment(t_lst, t_magic, offset100, w100):
+    """The reference assigns the LST ids to MAGIC rows with repeated labels: the
+    last pair of a MAGIC row (in np.where order) wins."""
+    t_lst, t_magic = np.array(t_lst, dtype=np.int64), np.array(t_magic, dtype=np.int64)
+    i, j = bf.pairs(t_lst, t_magic, 100 * offset100, 100 * w100)
+    want = np.full(len(t_magic), -1, dtype=np.int64)
+    for a, b in zip(i, j, strict=True):
+        want[b] = a
+    np.testing.assert_array_equal(last_partner(i, j, len(t_magic)), want)

@@ -1,5 +1,5 @@
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lmcoinc.offsets import (
@@ -81,3 +81,143 @@ def test_profile_ties_and_edges():
     np.testing.assert_array_equal(
         coincidence_profile(t_lst, t_magic, offsets, 300), bf.profile(t_lst, t_magic, offsets, 300)
     )
+
+
+# --- point 3 of issue #4: empty inputs, duplicated timestamps, exact window edges,
+# ties in the profile; timestamps on the 100 ns grid of the real clocks, so that
+# with a window of whole 100 ns many pairs fall exactly on its edges
+
+grid_times = st.lists(st.integers(0, 60).map(lambda k: 100 * k), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(grid_times, grid_times, st.integers(-10, 10), st.integers(1, 6), st.integers(1, 30))
+@example([], [], 0, 3, 5)
+@example([100, 200], [], 0, 3, 5)
+@example([], [100, 200], 0, 3, 5)
+@example([500, 500, 500], [200, 800, 800, 500], 0, 3, 7)  # duplicates, both edges
+def test_profile_on_grid_matches_bruteforce(t_lst, t_magic, start, w100, n):
+    t_lst, t_magic = np.array(t_lst, dtype=np.int64), np.array(t_magic, dtype=np.int64)
+    w = 100 * w100
+    offsets = scan_offsets(100 * start, 100 * (start + n))
+    got = coincidence_profile(t_lst, t_magic, offsets, w)
+    np.testing.assert_array_equal(got, bf.profile(t_lst, t_magic, offsets, w))
+    if len(t_lst) == 0 or len(t_magic) == 0:
+        assert not got.any()
+
+
+def test_profile_empty_offsets():
+    t = np.array([1, 2], dtype=np.int64)
+    assert coincidence_profile(t, t, np.empty(0, dtype=np.int64), 300).shape == (0,)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2), min_size=1, max_size=60), st.integers(-50, 50),
+       st.integers(1, 7))
+def test_average_with_tied_maxima_matches_bruteforce(counts, start, w100):
+    """Counts of 0..2 over up to 60 offsets: several maxima almost always."""
+    counts = np.array(counts, dtype=np.int64)
+    w = 100 * w100
+    offsets = scan_offsets(100 * start, 100 * (start + len(counts)))
+    got = average_offset(offsets, counts, w)
+    at_max = offsets[counts == counts.max()].mean()
+    near = (offsets >= np.round(at_max - 2 * w)) & (offsets <= np.round(at_max + 2 * w))
+    if counts[near].sum() == 0:
+        assert got is None  # the reference divides by zero here
+    else:
+        assert got == bf.average(offsets, counts, w)
+
+
+def test_average_ties_far_apart():
+    # two equal maxima 2 us apart: the centre is between them, where the counts are zero
+    offsets = scan_offsets(0, 2100)
+    counts = np.zeros(len(offsets), dtype=np.int64)
+    counts[[0, -1]] = 5
+    assert average_offset(offsets, counts, 300) is None
+    # three maxima close together: centre on the middle one, weights around it
+    counts = np.zeros(len(offsets), dtype=np.int64)
+    counts[[9, 10, 11]] = 4
+    counts[[8, 12]] = 1
+    assert average_offset(offsets, counts, 300) == bf.average(offsets, counts, 300) == 1000
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 4)), min_size=1, max_size=25),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 4)), min_size=1, max_size=25),
+    st.integers(1, 5),
+    st.integers(1, 8),
+)
+def test_pre_offset_with_ties_matches_bruteforce(lst, magic, w100, n):
+    """Duplicated timestamps, tied intensities (argsort order), tied counts."""
+    t_lst = np.array([100 * t for t, _ in lst], dtype=np.int64)
+    t_magic = np.array([100 * t for t, _ in magic], dtype=np.int64)
+    i_lst = np.array([i for _, i in lst], dtype=np.float64)
+    i_magic = np.array([i for _, i in magic], dtype=np.float64)
+    w = 100 * w100
+    got = pre_offset_search(t_lst, i_lst, t_magic, i_magic, w, n)
+    want = bf.pre_offset(t_lst, i_lst, t_magic, i_magic, w, n)
+    if want is None:
+        assert got is None
+    else:
+        assert got == round(want.to_value("ns"))
+
+
+def _reference_telescope(t_lst, i_lst, t_magic, i_magic, w, n_pre, fixed):
+    """The reference's steps for one telescope, brute force (None: skipped, "crash")."""
+    if n_pre is not None:
+        pre = bf.pre_offset(t_lst, i_lst, t_magic, i_magic, w, n_pre)
+        if pre is None:
+            return None
+        offsets = bf.scan_range(pre, w)
+    else:
+        offsets = np.arange(fixed[0], fixed[1], 100.0).round().astype(np.int64)
+    lo, hi = t_lst[0] + offsets[0] - w, t_lst[-1] + offsets[-1] + w
+    candidates = np.flatnonzero((t_magic >= lo) & (t_magic <= hi))
+    if len(candidates) == 0:
+        return None
+    counts = bf.profile(t_lst, t_magic[candidates], offsets, w)
+    if not counts.any():
+        return None
+    try:
+        average = bf.average(offsets, counts, w)
+    except ZeroDivisionError:
+        return "crash"
+    pairs = bf.pairs(t_lst, t_magic[candidates], average, w)
+    return offsets, counts, average, candidates, pairs
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(1, 3)), min_size=1, max_size=30),
+    st.lists(st.tuples(st.integers(-20, 30), st.integers(1, 3)), min_size=1, max_size=30),
+    st.integers(1, 4),
+    st.one_of(st.none(), st.integers(1, 6)),
+    st.integers(-15, 5),
+    st.integers(1, 20),
+)
+def test_telescope_coincidence_matches_reference_steps(lst, magic, w100, n_pre, start, n):
+    """Pre-offset search (or fixed range), scan, candidates, profile, average and pairs
+    of one telescope against the reference's steps, on the 100 ns grid."""
+    from lmcoinc.coincidence import coincide_telescope
+
+    t_lst = np.array([100 * t for t, _ in lst], dtype=np.int64)
+    t_magic = np.array([100 * t for t, _ in magic], dtype=np.int64)
+    i_lst = np.array([i for _, i in lst], dtype=np.float64)
+    i_magic = np.array([i for _, i in magic], dtype=np.float64)
+    w = 100 * w100
+    fixed = (100 * start, 100 * (start + n))
+    got = coincide_telescope(t_lst, i_lst, t_magic, i_magic, window_ns=w,
+                             pre_offset_search_events=n_pre, offset_range_ns=fixed)
+    want = _reference_telescope(t_lst, i_lst, t_magic, i_magic, w, n_pre, fixed)
+    if want is None or want == "crash":
+        assert isinstance(got, str)
+        return
+    offsets, counts, average, candidates, (idx_lst, idx_magic) = want
+    assert not isinstance(got, str), got
+    np.testing.assert_array_equal(got.offsets_ns, offsets)
+    np.testing.assert_array_equal(got.counts, counts)
+    assert got.average_offset_ns == average
+    np.testing.assert_array_equal(got.candidates, candidates)
+    np.testing.assert_array_equal(got.idx_lst, idx_lst)
+    np.testing.assert_array_equal(got.idx_magic, idx_magic)

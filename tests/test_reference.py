@@ -11,7 +11,15 @@ import json
 
 import pytest
 
-from .cases import CASES, GOLDEN, input_digest, make_case, reference_python, run_lmcoinc, run_reference
+from .cases import (
+    CASES,
+    GOLDEN,
+    input_digest,
+    make_case,
+    reference_python,
+    run_lmcoinc,
+    run_reference,
+)
 from .compare import differences, image_differences
 
 pytestmark = pytest.mark.reference

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,17 +15,88 @@ import polars as pl
 
 from ..errors import LmcoincError
 
-__all__ = ["open_hdf5", "read_table", "structured_to_polars"]
+__all__ = [
+    "describe_error",
+    "describe_read_error",
+    "find_bad_chunk",
+    "fletcher32",
+    "open_hdf5",
+    "read_table",
+    "structured_to_polars",
+]
+
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
 
-def _describe(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    for line in text:  # HDF5 stacks: keep the most telling line
+def describe_error(err: Exception) -> str:
+    """One line from an HDF5/PyTables error: the innermost message of its back trace."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    for line in lines:
         low = line.lower()
         if "checksum" in low or "fletcher" in low:
             return "checksum error (data corrupted)"
-    first = text[0] if text else type(err).__name__
+        match = _TRUNCATED.search(line)
+        if match:
+            return f"truncated file ({match[1]} of {match[2]} bytes)"
+    if lines and lines[0].startswith("HDF5 error back trace"):
+        # "File ..., in H5X" lines alternate with messages; the last message
+        # before the end of the trace is the innermost, most specific one.
+        end = next((i for i, line in enumerate(lines) if line.startswith("End of HDF5")),
+                   len(lines))
+        messages = [line for line in lines[1:end] if not line.startswith("File ")]
+        if messages:
+            return messages[-1][:160]
+    first = lines[0] if lines else type(err).__name__
     return first[:160]
+
+
+def fletcher32(data: bytes) -> int:
+    """HDF5's Fletcher-32 checksum (``H5_checksum_fletcher32``) of a byte string."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    even = len(buf) - len(buf) % 2
+    words = (buf[0:even:2].astype(np.uint64) << np.uint64(8)) | buf[1:even:2]
+    sum1 = sum2 = 0
+    for start in range(0, len(words), 360):  # HDF5 folds the sums every 360 words
+        prefix = np.cumsum(words[start : start + 360], dtype=np.uint64)
+        sum2 += len(prefix) * sum1 + int(prefix.sum())
+        sum1 += int(prefix[-1])
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    if len(buf) % 2:
+        sum1 += int(buf[-1]) << 8
+        sum2 += sum1
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+    sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    return (sum2 << 16) | sum1
+
+
+def _checksum_ok(chunk: bytes) -> bool:
+    stored = int.from_bytes(chunk[-4:], "little")
+    computed = fletcher32(chunk[:-4])
+    # HDF5 also accepts the byte-swapped sum written by its releases before 1.6.3.
+    swapped = ((computed & 0x00FF00FF) << 8) | ((computed >> 8) & 0x00FF00FF)
+    return stored in (computed, swapped)
+
+
+def find_bad_chunk(node) -> tuple[int, int] | None:
+    """Rows (first, last) of the first stored chunk of a 1-D table whose checksum fails.
+
+    None if the table has no fletcher32 filter or all its checksums are right.
+    """
+    if not node.filters.fletcher32 or node.chunkshape is None or len(node.chunkshape) != 1:
+        return None
+    step = int(node.chunkshape[0])
+    try:
+        for start in range(0, int(node.nrows), step):
+            if node.chunk_info((start,)).offset is None:  # not stored
+                continue
+            if not _checksum_ok(node.read_chunk((start,))):
+                return start, min(start + step, int(node.nrows)) - 1
+    except Exception:  # noqa: BLE001 - no direct chunk access: no diagnosis
+        return None
+    return None
 
 
 class _NoClassUnpickler(pickle.Unpickler):
@@ -71,6 +143,8 @@ def open_hdf5(path: str | Path, error: type[LmcoincError]) -> Iterator:
         raise error(f"{path}: file not found")
     if path.is_dir():
         raise error(f"{path}: is a directory, expected an HDF5 file")
+    if path.stat().st_size == 0:
+        raise error(f"{path}: empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise error(f"{path}: permission denied")
     try:
@@ -82,7 +156,10 @@ def open_hdf5(path: str | Path, error: type[LmcoincError]) -> Iterator:
     try:
         handle = tables.open_file(str(path), mode="r")
     except Exception as err:  # noqa: BLE001 - truncated superblock etc.
-        raise error(f"{path}: cannot open HDF5 file ({_describe(err)}); truncated?") from None
+        what = describe_error(err)
+        if what.startswith("truncated file"):
+            raise error(f"{path}: {what}") from None
+        raise error(f"{path}: cannot open HDF5 file ({what})") from None
     try:
         with _raw_attributes():
             yield handle
@@ -123,12 +200,27 @@ def read_table(
     """
     import tables
 
-    if key not in handle:
-        raise error(f"{path}: no table {key} ({what})")
-    node = handle.get_node(key)
+    try:
+        node = handle.get_node(key) if key in handle else None
+    except Exception as err:  # noqa: BLE001 - corrupt metadata
+        raise error(f"{path}: cannot read {key}: {describe_error(err)} (file corrupted)") from None
+    hint = f" ({what})" if what else ""
+    if node is None:
+        raise error(f"{path}: no table {key}{hint}")
     if not isinstance(node, tables.Table):
-        raise error(f"{path}: {key} is not a table ({what})")
+        raise error(f"{path}: {key} is not a table{hint}")
     try:
         return node.read()
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
-        raise error(f"{path}: cannot read {key}: {_describe(err)}") from None
+        raise error(f"{path}: {describe_read_error(node, err)}") from None
+
+
+def describe_read_error(node, err: Exception) -> str:
+    """One line on a failed read of a table: the chunk whose checksum fails, if any."""
+    bad = find_bad_chunk(node)
+    if bad is not None:
+        return (
+            f"fletcher32 checksum error in {node._v_pathname} rows {bad[0]}-{bad[1]} "
+            "(file corrupted)"
+        )
+    return f"cannot read {node._v_pathname}: {describe_error(err)} (file corrupted?)"

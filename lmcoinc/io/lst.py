@@ -1,7 +1,34 @@
-"""LST-1 DL1 reader (lstchain v0.9-v0.12 files)."""
+"""LST-1 DL1 reader (lstchain v0.9-v0.12 files).
+
+Timestamp policy
+----------------
+The LST timestamp used for the coincidence (``timestamp_type_lst``, by
+default ``dragon_time``, float64 UNIX seconds) is checked on the events that
+the coincidence would use, i.e. after the reference's cuts (shower events,
+no NaN parameter, no repeated event id):
+
+* NaN, infinite, zero or negative values: those events are dropped, with a
+  warning giving their number and the file. The reference crashes on NaN;
+  a zero (e.g. a missing UCTS time) would stretch the time range of the
+  offset search from 1970 to the subrun and corrupt the offset. If no event
+  has a valid timestamp, or if it has no shower event at all, the file is
+  rejected (InputError, exit code 13).
+* Time going backwards with respect to the event id: the events are kept
+  (the profile and the pairing work on time-sorted copies, so the results
+  stay those of the reference), with a warning giving the number of
+  backward steps: the pre-offset search and the candidate range take the
+  first and last events in event-id order, as the reference does, which a
+  disordered file can make unrepresentative.
+
+``time_diff`` (consecutive ``dragon_time`` in file order, before any cut)
+skips rows whose ``dragon_time`` is invalid: the next row's ``time_diff``
+spans to the previous valid one, and the invalid row itself gets 0. On
+valid input all of this changes nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +43,12 @@ __all__ = [
     "LST_PARAMETERS_KEY",
     "OPTICS_KEY",
     "LSTData",
+    "invalid_timestamps",
     "prepare_lst",
     "read_lst",
 ]
+
+log = logging.getLogger(__name__)
 
 LST_PARAMETERS_KEY = "/dl1/event/telescope/parameters/LST_LSTCam"
 LST_IMAGES_KEY = "/dl1/event/telescope/image/LST_LSTCam"
@@ -76,15 +106,34 @@ def read_lst(path: str | Path, timestamp_column: str = "dragon_time") -> LSTData
         table = read_table(handle, path, LST_PARAMETERS_KEY, InputError, "not an LST-1 DL1 file?")
         optics = read_table(handle, path, OPTICS_KEY, InputError, "no optics description")
     raw = structured_to_polars(table)
-    missing = [c for c in (*_REQUIRED, timestamp_column) if c not in raw.columns]
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if timestamp_column not in raw.columns:
+        missing.append(f"{timestamp_column} (the timestamp_type_lst of the config)")
     if missing:
         raise InputError(f"{path}: {LST_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}")
+    if not raw.schema[timestamp_column].is_numeric():
+        raise InputError(
+            f"{path}: column {timestamp_column} is {raw.schema[timestamp_column]}, not a number"
+        )
     if "equivalent_focal_length" not in (optics.dtype.names or ()) or len(optics) == 0:
         raise InputError(f"{path}: {OPTICS_KEY} has no equivalent_focal_length")
     return LSTData(path, raw, float(optics["equivalent_focal_length"][0]))
 
 
-def prepare_lst(raw: pl.DataFrame, focal_length_m: float) -> pl.DataFrame:
+def invalid_timestamps(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """True where a timestamp (UNIX seconds) is null, NaN, infinite, zero or negative."""
+    bad = column.is_null() | (column <= 0)
+    if dtype.is_float():
+        bad = bad | ~column.is_finite()
+    return bad
+
+
+def prepare_lst(
+    raw: pl.DataFrame,
+    focal_length_m: float,
+    timestamp_column: str | None = None,
+    path: str | Path | None = None,
+) -> pl.DataFrame:
     """Select and arrange LST events as magic-cta-pipe's loader does (SPEC step 1).
 
     ``time_diff`` from consecutive ``dragon_time`` before any cut; shower
@@ -92,10 +141,20 @@ def prepare_lst(raw: pl.DataFrame, focal_length_m: float) -> pl.DataFrame:
     repeated (obs_id, event_id); renamed columns; sorted by (obs_id_lst,
     event_id_lst, tel_id) with those first; length and width in m, phi and
     psi in deg.
+
+    With ``timestamp_column``, the timestamp policy of this module is then
+    applied (warnings and errors name ``path``).
+
+    Raises
+    ------
+    InputError
+        If no event is left with a valid timestamp.
     """
     df = raw
     if "dragon_time" in df.columns:
-        df = df.with_columns(pl.col("dragon_time").diff().fill_null(0.0).alias("delta_t"))
+        dragon = pl.col("dragon_time")
+        valid = pl.when(~invalid_timestamps(dragon, df.schema["dragon_time"])).then(dragon)
+        df = df.with_columns(valid.forward_fill().diff().fill_null(0.0).alias("delta_t"))
     df = df.filter(pl.col("event_type") == EVENT_TYPE_SUBARRAY)
     for name in _NAN_CHECKED:
         col = pl.col(name)
@@ -104,6 +163,8 @@ def prepare_lst(raw: pl.DataFrame, focal_length_m: float) -> pl.DataFrame:
             keep = keep & col.is_not_nan()
         df = df.filter(keep)
     df = df.filter(pl.len().over("obs_id", "event_id") == 1)
+    if timestamp_column is not None:
+        df = _check_timestamps(df, timestamp_column, path)
     df = df.rename({k: v for k, v in _RENAME.items() if k in df.columns})
     index = ["obs_id_lst", "event_id_lst", "tel_id"]
     df = df.sort(index, maintain_order=True).select(
@@ -114,3 +175,32 @@ def prepare_lst(raw: pl.DataFrame, focal_length_m: float) -> pl.DataFrame:
     return df.with_columns(
         pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy()))) for c in ("length", "width")
     ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
+
+
+def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path | None) -> pl.DataFrame:
+    """Drop events with an invalid timestamp, warn about time going backwards."""
+    where = f"{path}: " if path is not None else ""
+    if df.height == 0:
+        raise InputError(f"{where}no shower events (event_type 32) with valid parameters")
+    bad = df.select(invalid_timestamps(pl.col(column), df.schema[column])).to_series()
+    n_bad = int(bad.sum())
+    if n_bad:
+        if n_bad == df.height:
+            raise InputError(
+                f"{where}all {n_bad} shower events have an invalid {column} "
+                "(NaN, infinite, zero or negative)"
+            )
+        log.warning(
+            "%s%d of %d shower events have an invalid %s (NaN, infinite, zero or negative); "
+            "dropped", where, n_bad, df.height, column,
+        )
+        df = df.filter(~bad)
+    backward = int(
+        (df.sort("obs_id", "event_id").get_column(column).diff() < 0).sum()
+    )
+    if backward:
+        log.warning(
+            "%s%s goes backwards at %d events (in event-id order); events kept (the pairing sorts "
+            "by time)", where, column, backward,
+        )
+    return df

@@ -1,4 +1,18 @@
-"""MAGIC DL1 reader (magic-cta-pipe ``magic_calib_to_dl1`` files)."""
+"""MAGIC DL1 reader (magic-cta-pipe ``magic_calib_to_dl1`` files).
+
+Timestamp policy
+----------------
+MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
+
+* events with ``time_sec`` <= 0 or ``time_nanosec`` outside 0..999999999
+  (or null) are dropped, with a warning giving their number and the file;
+  a file in which every event is so is rejected (MagicInputError, exit
+  code 14). They are dropped after the reference's removal of repeated
+  (obs_id, event_id, tel_id), so that the other rows are those of the
+  reference; such events could never be coincident anyway.
+* time going backwards with respect to the event id (per telescope): the
+  events are kept, with a warning giving the number of backward steps.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +26,7 @@ from ..errors import MagicInputError
 from .hdf5 import open_hdf5, read_table, structured_to_polars
 
 __all__ = ["MAGIC_IMAGES_KEY", "MAGIC_PARAMETERS_KEY", "MagicData", "find_magic_files",
-           "prepare_magic", "read_magic"]
+           "invalid_magic_times", "prepare_magic", "read_magic"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +87,7 @@ def read_magic(directory: str | Path) -> MagicData:
             raise MagicInputError(
                 f"{path}: {MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
             )
+        _check_timestamps(frame, path)
         if frames and frame.columns != frames[0].columns:
             raise MagicInputError(f"{path}: columns differ from those of {used[0]}")
         frames.append(frame)
@@ -84,11 +99,50 @@ def read_magic(directory: str | Path) -> MagicData:
 def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
     """Arrange MAGIC events as magic-cta-pipe's loader does (SPEC step 2).
 
-    Rows with a repeated (obs_id, event_id, tel_id) are all dropped; ids are
+    Rows with a repeated (obs_id, event_id, tel_id) are all dropped, then
+    those with an invalid time (the module's timestamp policy); ids are
     renamed to ``*_magic``; rows sorted by (obs_id_magic, event_id_magic,
     tel_id) with those columns first.
     """
     df = raw.filter(pl.len().over("obs_id", "event_id", "tel_id") == 1)
+    df = df.filter(~invalid_magic_times(df))  # read_magic warned about them
     df = df.rename({"obs_id": "obs_id_magic", "event_id": "event_id_magic"})
     index = ["obs_id_magic", "event_id_magic", "tel_id"]
     return df.sort(index, maintain_order=True).select(*index, pl.exclude(index))
+
+
+def invalid_magic_times(frame: pl.DataFrame) -> pl.Series:
+    """True where ``time_sec`` <= 0 or ``time_nanosec`` is outside 0..999999999 (or null)."""
+    sec, nsec = pl.col("time_sec"), pl.col("time_nanosec")
+    bad = sec.is_null() | nsec.is_null() | (sec <= 0) | (nsec < 0) | (nsec >= 1_000_000_000)
+    for name in ("time_sec", "time_nanosec"):
+        if frame.schema[name].is_float():
+            bad = bad | ~pl.col(name).is_finite()
+    return frame.select(bad.alias("bad")).to_series()
+
+
+def _check_timestamps(frame: pl.DataFrame, path: Path) -> None:
+    """Warn about invalid and backward times in one file; reject it if all are invalid."""
+    bad = invalid_magic_times(frame)
+    n_bad = int(bad.sum())
+    if n_bad and n_bad == frame.height:
+        raise MagicInputError(
+            f"{path}: all {n_bad} events have an invalid time (time_sec <= 0 or time_nanosec "
+            "outside 0..999999999)"
+        )
+    if n_bad:
+        log.warning(
+            "%s: %d of %d events have an invalid time (time_sec <= 0 or time_nanosec outside "
+            "0..999999999); dropped", path, n_bad, frame.height,
+        )
+    ns = pl.col("time_sec").cast(pl.Int64) * 1_000_000_000 + pl.col("time_nanosec").cast(pl.Int64)
+    backward = (
+        frame.filter(~bad)
+        .sort("tel_id", "obs_id", "event_id")
+        .select((ns.diff().over("tel_id") < 0).sum())
+        .item()
+    )
+    if backward:
+        log.warning(
+            "%s: time goes backwards at %d events (in event-id order); kept", path, backward
+        )

@@ -8,6 +8,9 @@ interruption leaves no partial output and keeps an earlier complete one.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,12 +96,72 @@ def atomic_outputs(finals: dict[str, Path]) -> Iterator[dict[str, Path]]:
     temps = {k: p.with_name(f".{p.name}.{token}.tmp") for k, p in finals.items()}
     try:
         yield temps
-        for key, temp in temps.items():
-            os.replace(temp, finals[key])
+        _commit(temps, finals)
     except BaseException:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM at the OS level; they are delivered on exit."""
+    hold = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, hold)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _commit(temps: dict[str, Path], finals: dict[str, Path]) -> None:
+    """Rename the temporary files into place, all or none.
+
+    SIGINT and SIGTERM are held during the renames (an interrupt arriving
+    then takes effect once all outputs are complete); one that arrived
+    before stops the commit (:func:`lmcoinc.signals.raise_if_interrupted`).
+    If a rename fails, or an interrupt received just before still fires,
+    the renames done are undone: earlier outputs come back from hard-link
+    backups, new ones are removed.
+    """
+    from ..signals import raise_if_interrupted
+
+    with _signals_held():
+        backups: dict[str, Path] = {}
+        done: list[str] = []
+        try:
+            raise_if_interrupted()  # an interrupt that an extension module swallowed
+            for key, final in finals.items():
+                if os.path.lexists(final):
+                    backup = temps[key].with_suffix(".bak")
+                    try:
+                        os.link(final, backup)
+                    except OSError:  # no hard links on this file system
+                        shutil.copy2(final, backup)
+                    backups[key] = backup
+            for key, temp in temps.items():
+                os.replace(temp, finals[key])
+                done.append(key)
+        except BaseException as err:
+            for key in reversed(done):
+                if key in backups:
+                    os.replace(backups.pop(key), finals[key])
+                else:
+                    finals[key].unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise OutputError(
+                    f"{finals[next(iter(finals))].parent}: cannot rename the outputs into place "
+                    f"({err.strerror or err})"
+                ) from None
+            raise
+        finally:
+            for backup in backups.values():
+                backup.unlink(missing_ok=True)
 
 
 def write_outputs(
@@ -117,11 +180,17 @@ def write_outputs(
     extra : callable, optional
         Called with the temporary HDF5 path to add content (subarray, images).
     """
+    from tables.exceptions import HDF5ExtError
+
     with atomic_outputs(finals) as temps:
         try:
             write_hdf5_tables(temps["hdf5"], tables_)
             if extra is not None:
                 extra(temps["hdf5"])
             write_parquet_tables(temps, tables_)
-        except OSError as err:
-            raise OutputError(f"{finals['hdf5'].parent}: cannot write output ({err})") from None
+        except (OSError, HDF5ExtError) as err:  # e.g. no space left on the device
+            from .hdf5 import describe_error
+
+            raise OutputError(
+                f"{finals['hdf5'].parent}: cannot write output ({describe_error(err)})"
+            ) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, LmcoincError, MagicInputError
-from .hdf5 import open_hdf5
+from .hdf5 import describe_error, describe_read_error, open_hdf5
 
 __all__ = [
     "RELATIVE_POSITIONS",
@@ -103,13 +103,14 @@ def read_raw_subarray(path: Path, error: type[LmcoincError]) -> RawSubarray | No
     with open_hdf5(path, error) as handle:
         if LAYOUT not in handle:
             return None
-        tables_, attrs = {}, {}
+        tables_, attrs, node = {}, {}, None
         try:
             for node in handle.walk_nodes(INSTRUMENT, "Table"):
                 tables_[node._v_pathname] = node.read()
                 attrs[node._v_pathname] = {a: node.attrs[a] for a in node.attrs._v_attrnamesuser}
         except Exception as err:  # noqa: BLE001 - corrupt chunks
-            raise error(f"{path}: cannot read the subarray description ({err})") from None
+            what = describe_read_error(node, err) if node is not None else describe_error(err)
+            raise error(f"{path}: subarray description: {what}") from None
     if OPTICS not in tables_:
         raise error(f"{path}: subarray description without {OPTICS}")
     return RawSubarray(Path(path), tables_, attrs)

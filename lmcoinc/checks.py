@@ -1,0 +1,116 @@
+"""Checks made before the coincidence: a writable output directory, a time overlap.
+
+Both fail fast with a one-line message, before any computation or output.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .config import CoincidenceConfig
+from .errors import NoCoincidenceError, OutputError
+from .offsets import scan_offsets
+from .timestamps import magic_ns
+
+__all__ = ["check_output_dir", "check_time_overlap", "format_ns"]
+
+
+def check_output_dir(directory: str | Path, outputs: Iterable[Path] = ()) -> None:
+    """Create the output directory if needed and check that files can be created in it.
+
+    Parameters
+    ----------
+    directory : path
+        The output directory.
+    outputs : paths
+        The output files to be written there; none may be a directory.
+
+    Raises
+    ------
+    OutputError
+        If the directory cannot be created or written, or an output path is
+        taken by a directory.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"{directory}: output path exists and is not a directory")
+    if not directory.exists():
+        blocker = next((p for p in directory.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise OutputError(
+                f"{directory}: cannot create output directory: {blocker} is not a directory"
+            )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(
+                f"{directory}: cannot create output directory ({err.strerror or err})"
+            ) from None
+    # The probe's name is chosen first, so that it is removed whatever happens
+    # (an interrupt may arrive between its creation and its removal).
+    probe = directory / f".lmcoinc-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as err:
+        raise OutputError(
+            f"{directory}: output directory is not writable ({err.strerror or err})"
+        ) from None
+    finally:
+        probe.unlink(missing_ok=True)
+    for path in outputs:
+        if Path(path).is_dir():
+            raise OutputError(f"{path}: output file name is taken by a directory")
+
+
+def format_ns(ns: int) -> str:
+    """UNIX ns as an ISO UTC time to the µs."""
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[us]"))
+
+
+def check_time_overlap(
+    t_lst: np.ndarray,
+    magic: pl.DataFrame,
+    config: CoincidenceConfig,
+    lst_file: Path,
+    magic_dir: Path,
+) -> None:
+    """Stop when no MAGIC event can fall in the time range that the coincidence searches.
+
+    That range is the LST time range widened by the window (pre-offset
+    search) or shifted by the scanned offsets (fixed scan range). Without a
+    MAGIC event in it every telescope would be skipped: the reference's
+    "no coincident events" (exit code 3), here with the two time ranges.
+
+    Raises
+    ------
+    NoCoincidenceError
+        If there is no time overlap.
+    """
+    if len(t_lst) == 0 or magic.height == 0:
+        return
+    w = config.window_half_width_ns
+    lst_lo, lst_hi = int(t_lst.min()), int(t_lst.max())
+    if config.pre_offset_search:
+        lo, hi, shift = lst_lo - w, lst_hi + w, ""
+    else:
+        offsets = scan_offsets(config.offset_start_ns, config.offset_stop_ns)
+        if len(offsets) == 0:
+            return
+        lo, hi = lst_lo + int(offsets[0]) - w, lst_hi + int(offsets[-1]) + w
+        shift = (
+            f" shifted by the scanned offsets {offsets[0] / 1000:g} to {offsets[-1] / 1000:g} us"
+        )
+    t_magic = magic_ns(magic["time_sec"].to_numpy(), magic["time_nanosec"].to_numpy())
+    if np.any((t_magic >= lo) & (t_magic <= hi)):
+        return
+    raise NoCoincidenceError(
+        f"no time overlap between the LST-1 file {Path(lst_file).name} "
+        f"({format_ns(lst_lo)} to {format_ns(lst_hi)} UTC{shift}) and the MAGIC files in "
+        f"{magic_dir} ({format_ns(t_magic.min())} to {format_ns(t_magic.max())} UTC)"
+    )

@@ -1,0 +1,206 @@
+"""Atomic outputs: after an error, Ctrl-C (SIGINT) or kill (SIGTERM) no output of
+the subrun exists, and an earlier complete output is kept unchanged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lmcoinc.errors import OutputError
+from lmcoinc.io import output
+from lmcoinc.io.output import atomic_outputs, output_names, write_outputs
+
+from .badinputs import copy_good, make_good, run_cli
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(directory.iterdir())}
+
+
+def _finals(directory: Path) -> dict[str, Path]:
+    return output_names(Path("dl1_LST-1.Run03265.0040.h5"), directory)
+
+
+def _write_old(finals: dict[str, Path]) -> dict[str, bytes]:
+    finals["hdf5"].parent.mkdir(parents=True, exist_ok=True)
+    for key, path in finals.items():
+        path.write_bytes(f"old {key}".encode())
+    return {p.name: p.read_bytes() for p in finals.values()}
+
+
+# --- the atomic commit, in process -------------------------------------------------
+
+
+def test_success_replaces_all(tmp_path):
+    finals = _finals(tmp_path)
+    _write_old(finals)
+    with atomic_outputs(finals) as temps:
+        for key, path in temps.items():
+            path.write_bytes(f"new {key}".encode())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in finals.values())
+    assert all(p.read_bytes().startswith(b"new") for p in finals.values())
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_failure_while_writing_keeps_old(tmp_path, exc):
+    finals = _finals(tmp_path)
+    old = _write_old(finals)
+    with pytest.raises(type(exc)), atomic_outputs(finals) as temps:
+        temps["hdf5"].write_bytes(b"partial")
+        raise exc
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
+def test_failure_without_earlier_output_leaves_nothing(tmp_path):
+    finals = _finals(tmp_path / "out")
+    with pytest.raises(KeyboardInterrupt), atomic_outputs(finals) as temps:
+        temps["hdf5"].write_bytes(b"partial")
+        raise KeyboardInterrupt
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+@pytest.mark.parametrize("old_exists", [True, False])
+def test_failure_between_renames_is_rolled_back(tmp_path, monkeypatch, exc, old_exists):
+    """A rename failing, or an interrupt firing, half-way through the renames."""
+    finals = _finals(tmp_path)
+    old = _write_old(finals) if old_exists else {}
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3 and str(src).endswith(".tmp"):
+            raise exc
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    expected = OutputError if isinstance(exc, OSError) else KeyboardInterrupt
+    with pytest.raises(expected), atomic_outputs(finals) as temps:
+        for key, path in temps.items():
+            path.write_bytes(f"new {key}".encode())
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
+def test_write_outputs_maps_write_errors(tmp_path):
+    finals = _finals(tmp_path)
+    frame = pl.DataFrame({"a": [1, 2]})
+
+    def extra(path):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_outputs(finals, {"events": frame, "feature": frame, "profile": frame}, extra)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- real signals to a running `lmcoinc run` ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    return make_good(tmp_path_factory.mktemp("good"))
+
+
+def _open_temp(pid: int, directory: Path) -> bool:
+    """Whether the process has the temporary HDF5 output file in ``directory`` open.
+
+    That file is open only while the HDF5 output is written, well before the
+    Parquet files and the final renames.
+    """
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        targets = [os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)]
+    except OSError:
+        return False
+    return any(t.startswith(f"{directory}/.") and ".h5." in t and t.endswith(".tmp")
+               for t in targets)
+
+
+def _stopped(pid: int, timeout: float = 2.0) -> bool:
+    """Wait until the process is in the stopped state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state in "Tt":
+            return True
+    return False
+
+
+def _interrupt_while_writing(argv: list[str], out: Path, sig: int, attempts: int = 8):
+    """Run ``lmcoinc`` and send ``sig`` while it writes a temporary output file.
+
+    The process is stopped (SIGSTOP) as soon as it holds a temporary file of
+    ``out`` open, i.e. while writing and before the final renames; if it
+    still does once stopped, it gets ``sig`` and is resumed.
+    """
+    for _ in range(attempts):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lmcoinc", *argv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        sent = False
+        while proc.poll() is None:
+            if _open_temp(proc.pid, out):
+                os.kill(proc.pid, signal.SIGSTOP)
+                if _stopped(proc.pid) and _open_temp(proc.pid, out):
+                    os.kill(proc.pid, sig)
+                    sent = True
+                os.kill(proc.pid, signal.SIGCONT)
+                if sent:
+                    break
+        stdout, stderr = proc.communicate(timeout=120)
+        if sent:
+            return proc.returncode, stdout, stderr
+        # finished before the signal could be sent: the earlier output was replaced
+        # by an identical complete one; try again
+        time.sleep(0.05)
+    pytest.skip("could not catch the process while writing")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("earlier", [True, False], ids=["earlier_output", "no_earlier_output"])
+def test_signal_while_writing(good, tmp_path, sig, earlier):
+    run = copy_good(good, tmp_path)
+    if earlier:
+        proc = run_cli(run)
+        assert proc.returncode == 0, proc.stderr
+    before = _snapshot(run.out) if earlier else {}
+    code, stdout, stderr = _interrupt_while_writing(run.argv(), run.out, sig)
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("lmcoinc: error:")]
+    assert errors == ["lmcoinc: error: interrupted; no partial output left"]
+    assert stdout == ""
+    # no temporary file left; the earlier output (if any) untouched, file by file
+    assert _snapshot(run.out) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_while_computing(good, tmp_path, sig):
+    """Interrupted before writing (here: while reading), no output at all."""
+    run = copy_good(good, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lmcoinc", *run.argv()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    # the output directory is created (and checked) before the inputs are read
+    deadline = time.monotonic() + 60
+    while not run.out.is_dir() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.kill(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "lmcoinc: error: interrupted; no partial output left"
+    assert list(run.out.iterdir()) == []
