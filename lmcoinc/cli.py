@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import EXIT_CODES, LmcoincError
+from .signals import interrupt_signals, interrupted
 
 app = typer.Typer(
     add_completion=False,
@@ -17,7 +18,9 @@ app = typer.Typer(
     help="Offline coincidence of LST-1 and MAGIC events from DL1 HDF5 files.",
 )
 
-_EXIT_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
+_EXIT_HELP = "Exit codes:\n" + "\n".join(
+    f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()
+)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -29,14 +32,27 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
 def _fail(err: BaseException) -> typer.Exit:
-    if isinstance(err, KeyboardInterrupt):
-        print("lmcoinc: interrupted; no output written", file=sys.stderr)
+    """Print the one-line ``lmcoinc: error: ...`` message of an error; its exit code.
+
+    After SIGINT or SIGTERM any error is taken for the interrupt (an extension
+    module may have turned the KeyboardInterrupt into another exception).
+    """
+    if isinstance(err, KeyboardInterrupt) or interrupted():
+        print("lmcoinc: error: interrupted; no partial output left", file=sys.stderr)
         return typer.Exit(130)
     if isinstance(err, LmcoincError):
-        print(f"lmcoinc: error: {err}", file=sys.stderr)
+        print(f"lmcoinc: error: {_one_line(str(err))}", file=sys.stderr)
         return typer.Exit(err.exit_code)
-    print(f"lmcoinc: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+    print(
+        f"lmcoinc: error: internal error {type(err).__name__}: {_one_line(str(err))[:300]} "
+        "(a bug: please report it; --debug shows the traceback)",
+        file=sys.stderr,
+    )
     return typer.Exit(1)
 
 
@@ -65,23 +81,31 @@ def run(
     """Find the LST-1/MAGIC coincident events of one LST-1 subrun.
 
     Writes OUTPUT_DIR/<LST file name with LST → MAGIC_LST> (HDF5, read by
-    magic-cta-pipe) and the same tables as Parquet beside it.
+    magic-cta-pipe) and the same tables as Parquet beside it, atomically:
+    after an error, Ctrl-C or SIGTERM no output of the subrun is left and an
+    earlier complete one is kept. Every error is one line on stderr,
+    "lmcoinc: error: <file or config key>: <problem>", with the exit code below.
     """
     _setup_logging(verbose)
     try:
-        from .config import load_config
-        from .pipeline import run as run_pipeline
+        with interrupt_signals():
+            from .config import load_config
+            from .errors import OutputError
+            from .pipeline import run as run_pipeline
 
-        config = load_config(config_file)
-        result = run_pipeline(input_file_lst, input_dir_magic, output_dir, config)
+            config = load_config(config_file)
+            result = run_pipeline(input_file_lst, input_dir_magic, output_dir, config)
+            if timings is not None:
+                import json
+
+                try:
+                    timings.write_text(json.dumps(result.timings, indent=1))
+                except OSError as err:
+                    raise OutputError(f"{timings}: cannot write ({err.strerror})") from None
     except (LmcoincError, KeyboardInterrupt, Exception) as err:
         if debug:
             raise
         raise _fail(err) from None
-    if timings is not None:
-        import json
-
-        timings.write_text(json.dumps(result.timings, indent=1))
     for name, found in sorted(result.result.telescopes.items()):
         typer.echo(
             f"tel {name}: average offset {found.average_offset_ns / 1000:.3f} us, "
@@ -159,3 +183,112 @@ def demo(
 
 def main() -> None:  # pragma: no cover - console entry
     app()
+
+
+_BATCH_HELP = (
+    "Subrun status: ok, skipped (complete earlier output of the same inputs and config), "
+    "no_coincidence (a normal outcome, like exit code 3 of run), failed. "
+    "Exit codes: 0 no subrun failed; 4 at least one subrun failed (see the summary); "
+    "2 usage error or unusable Dask scheduler; 12 invalid config; 13 no LST files; "
+    "7/14 invalid MAGIC directory; 15 output cannot be written; 130 interrupted."
+)
+
+
+@app.command(epilog=_BATCH_HELP)
+def batch(
+    lst_dir: Annotated[
+        Path, typer.Option("--lst-dir", "-l", help="Directory of LST-1 subrun files "
+                           "(dl1_LST-1*.h5).")
+    ],
+    magic_dir: Annotated[
+        Path, typer.Option("--magic-dir", "-m", help="Directory of MAGIC dl1_*.h5 files.")
+    ],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Output directory.")],
+    config_file: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option("--config-file", "-c", help="YAML config (default: the built-in one)."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes (1: in this process).")
+    ] = 1,
+    dask_scheduler: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--dask-scheduler", help="Run on this Dask scheduler (tcp://host:port) "
+                     "instead; needs the 'dask' extra and OUTPUT_DIR shared with the workers."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Recompute subruns with complete outputs.")
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar with ETA on stderr.")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Coincidence of every LST-1 subrun of a directory with a MAGIC directory, in parallel.
+
+    Reads the MAGIC files once, writes per subrun the outputs of `lmcoinc run`
+    (same names and content) to OUTPUT_DIR, the Parquet dataset
+    OUTPUT_DIR/parquet/{events,feature,profile}/lst_obs_id=N/lst_subrun=M/
+    (read it with lmcoinc.scan) and OUTPUT_DIR/summary.parquet, one row per subrun.
+    Subruns with complete outputs are skipped unless --overwrite.
+    """
+    _setup_logging(verbose)
+    if not verbose:  # run's per-offset INFO lines would flood a night
+        logging.getLogger().setLevel(logging.WARNING)
+    from rich.console import Console
+
+    try:
+        from .batch import run_batch, summary_table
+        from .config import load_config
+
+        config = load_config(config_file)
+        result = run_batch(
+            lst_dir, magic_dir, output_dir, config, jobs=jobs, dask_scheduler=dask_scheduler,
+            overwrite=overwrite, progress=progress, console=Console(stderr=True),
+        )
+    except (LmcoincError, KeyboardInterrupt, Exception) as err:
+        if debug:
+            raise
+        raise _fail(err) from None
+    summary = result.summary
+    Console(width=max(Console().width, 150)).print(summary_table(summary))
+    counts = dict(summary.group_by("status").len().iter_rows())
+    text = ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "no_coincidence", "failed")
+                     if counts.get(s))
+    typer.echo(f"{summary.height} subruns: {text}; {result.seconds:.1f} s; "
+               f"summary: {result.summary_path}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def convert(
+    input_file: Annotated[Path, typer.Argument(help="LST-1 or MAGIC DL1 HDF5 file.")],
+    output_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="Parquet file (default: INPUT_FILE with suffix .parquet)."),
+    ] = None,
+    timestamp: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--timestamp", help="LST-1 timestamp column: dragon_time (default), "
+                     "tib_time or ucts_time."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Convert a DL1 parameter table to Parquet with an exact int64 ns `timestamp_ns` column.
+
+    The kind (LST-1 or MAGIC) is detected from the file's tables; all columns
+    are kept. LST-1: timestamp_ns from dragon_time (or --timestamp) via the
+    shortest round-trip decimal, as the coincidence computes it; MAGIC:
+    time_sec * 10**9 + time_nanosec.
+    """
+    try:
+        from .convert import convert as convert_file
+
+        result = convert_file(input_file, output_file, timestamp=timestamp)
+    except (LmcoincError, KeyboardInterrupt, Exception) as err:
+        if debug:
+            raise
+        raise _fail(err) from None
+    typer.echo(f"{result.kind.upper()} file: {result.n_rows} rows, timestamp_ns from "
+               f"{result.timestamp_source} -> {result.output}")
