@@ -123,14 +123,48 @@ class _AttributePickle:
 
 @contextmanager
 def _raw_attributes() -> Iterator[None]:
+    """Read attributes raw (no unpickling) and only when asked for.
+
+    PyTables reads every attribute of a node when it opens it, "to allow
+    tab-completion"; ctapipe tables carry several per column, and opening
+    the ~60 tables of a subrun's files spent ~0.1 s there. Within this
+    context an attribute set lists the names at once and reads a value on
+    first access (PyTables' own ``__getattr__`` does that and caches it).
+    """
     import tables.attributeset as attributeset
 
-    saved = attributeset.pickle
+    saved = attributeset.pickle, attributeset.AttributeSet.__init__
     attributeset.pickle = _AttributePickle
+    attributeset.AttributeSet.__init__ = _lazy_attribute_set_init
     try:
         yield
     finally:
-        attributeset.pickle = saved
+        attributeset.pickle, attributeset.AttributeSet.__init__ = saved
+
+
+def _lazy_attribute_set_init(self, node) -> None:
+    """``tables.attributeset.AttributeSet.__init__`` without reading the values."""
+    from tables.attributeset import SYS_ATTRS, SYS_ATTRS_PREFIXES
+    from tables.exceptions import ClosedNodeError
+
+    if not node._v_isopen:
+        raise ClosedNodeError("the node for attribute set is closed")
+    dict_ = self.__dict__
+    self._g_new(node)
+    dict_["_v__nodefile"] = node._v_file
+    dict_["_v__nodepath"] = node._v_pathname
+    dict_["_v_attrnames"] = self._g_list_attr(node)
+    dict_["_v_unimplemented"] = []
+    version = getattr(node._v_file, "format_version", "unknown")
+    dict_["_v__format_version"] = (
+        None if version == "unknown" else tuple(map(int, version.split(".")))
+    )
+    system, user = [], []
+    for name in self._v_attrnames:
+        # tables.attributeset.issysattrname, without its np.prod per name
+        is_sys = name in SYS_ATTRS or all(name.startswith(p) for p in SYS_ATTRS_PREFIXES)
+        (system if is_sys else user).append(name)
+    dict_["_v_attrnamessys"], dict_["_v_attrnamesuser"] = system, user
 
 
 @contextmanager
