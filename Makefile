@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/python -m compileall -q lmcoinc
 	touch $@
 
 # The reference (magic-cta-pipe 0.6.2) in its own venv: the differential-test oracle.
