@@ -298,46 +298,29 @@ def _config_not_yaml(good, work):
     return run, "config.yaml"
 
 
-def _config_missing_key(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '    window_half_width: "300 ns"\n', "")
-    return run, "event_coincidence.window_half_width"
+def _config_edit(old: str, new: str, key: str):
+    """A case builder: the default config with one text replacement, naming ``key``."""
+
+    def build(good, work):
+        run = copy_good(good, work)
+        run.config = config_with(work, old, new)
+        return run, key
+
+    return build
 
 
-def _config_timestamp_type(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '"dragon_time"  #', '"gps_time"  #')
-    return run, "event_coincidence.timestamp_type_lst"
-
-
-def _config_unit(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '"300 ns"', '"300 parsec"')
-    return run, "event_coincidence.window_half_width"
-
-
-def _config_no_unit(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '"300 ns"', '"300"')
-    return run, "event_coincidence.window_half_width"
-
-
-def _config_window_zero(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '"300 ns"', '"0 ns"')
-    return run, "event_coincidence.window_half_width"
-
-
-def _config_window_negative(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, '"300 ns"', '"-300 ns"')
-    return run, "event_coincidence.window_half_width"
-
-
-def _config_five_telescopes(good, work):
-    run = copy_good(good, work)
-    run.config = config_with(work, "    LST-4: 0\n", "")
-    return run, "mc_tel_ids"
+_WINDOW = "event_coincidence.window_half_width"
+_CONFIG_EDITS = {
+    "config_missing_key": ('    window_half_width: "300 ns"\n', "", _WINDOW),
+    "config_unknown_timestamp_type": (
+        '"dragon_time"  #', '"gps_time"  #', "event_coincidence.timestamp_type_lst"
+    ),
+    "config_wrong_unit": ('"300 ns"', '"300 parsec"', _WINDOW),
+    "config_no_unit": ('"300 ns"', '"300"', _WINDOW),
+    "config_window_zero": ('"300 ns"', '"0 ns"', _WINDOW),
+    "config_window_negative": ('"300 ns"', '"-300 ns"', _WINDOW),
+    "config_five_telescopes": ("    LST-4: 0\n", "", "mc_tel_ids"),
+}
 
 
 def _config_magic_first(good, work):
@@ -387,13 +370,7 @@ CASES: dict[str, tuple[Callable[[Path, Path], tuple[Run, str]], int]] = {
     "no_time_overlap": (_no_overlap, 3),
     "config_missing": (_config_missing, 12),
     "config_not_yaml": (_config_not_yaml, 12),
-    "config_missing_key": (_config_missing_key, 12),
-    "config_unknown_timestamp_type": (_config_timestamp_type, 12),
-    "config_wrong_unit": (_config_unit, 12),
-    "config_no_unit": (_config_no_unit, 12),
-    "config_window_zero": (_config_window_zero, 12),
-    "config_window_negative": (_config_window_negative, 12),
-    "config_five_telescopes": (_config_five_telescopes, 12),
+    **{name: (_config_edit(*edit), 12) for name, edit in _CONFIG_EDITS.items()},
     "config_magic_before_lst": (_config_magic_first, 12),
     "output_parent_is_file": (_output_parent_is_file, 15),
     "output_dir_is_file": (_output_is_file, 15),
