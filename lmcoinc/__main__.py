@@ -1,5 +1,5 @@
 """``python -m lmcoinc``."""
 
-from .cli import app
+from .cli import main
 
-app(prog_name="lmcoinc")
+main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -111,6 +112,21 @@ def run(
             f"tel {name}: average offset {found.average_offset_ns / 1000:.3f} us, "
             f"{len(found.idx_lst)} coincident events"
         )
+    _exit_now_if_console()
+
+
+def _exit_now_if_console() -> None:
+    """End a successful console run without the interpreter's teardown.
+
+    Every file is closed and renamed by now; tearing down polars, numpy and
+    PyTables and freeing the tables costs ~0.15 s, a sixth of a 10 s
+    subrun's run. Only from the console entry points (``main``), never when
+    the app is called in-process (tests, other programs).
+    """
+    if _CONSOLE:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @app.command()
@@ -181,8 +197,14 @@ def demo(
         typer.echo(f"wrote {path}")
 
 
+_CONSOLE = False
+
+
 def main() -> None:  # pragma: no cover - console entry
-    app()
+    """Console entry point (``lmcoinc``, ``python -m lmcoinc``)."""
+    global _CONSOLE
+    _CONSOLE = True
+    app(prog_name="lmcoinc")
 
 
 _BATCH_HELP = (
