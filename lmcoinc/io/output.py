@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..checks import check_output_dir
 from ..errors import OutputError
 
 __all__ = [
@@ -85,13 +86,7 @@ def atomic_outputs(finals: dict[str, Path]) -> Iterator[dict[str, Path]]:
     On any exception (including KeyboardInterrupt) the temporary files are
     removed and the final paths are left untouched.
     """
-    directory = next(iter(finals.values())).parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"{directory}: cannot create output directory ({err.strerror})") from None
-    if not os.access(directory, os.W_OK):
-        raise OutputError(f"{directory}: output directory is not writable")
+    check_output_dir(next(iter(finals.values())).parent, finals.values())
     token = uuid.uuid4().hex[:8]
     temps = {k: p.with_name(f".{p.name}.{token}.tmp") for k, p in finals.items()}
     try:
