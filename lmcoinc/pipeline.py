@@ -16,7 +16,7 @@ import polars as pl
 from .checks import check_output_dir, check_time_overlap
 from .coincidence import TelescopeCoincidence, coincide_telescope
 from .config import CoincidenceConfig
-from .errors import InputError, MagicInputError, NoCoincidenceError, NoMagicEventsError
+from .errors import MagicInputError, NoCoincidenceError, NoMagicEventsError
 from .io.lst import prepare_lst, read_lst
 from .io.magic import prepare_magic, read_magic
 from .io.output import output_names, write_outputs
@@ -218,10 +218,8 @@ def load_lst(lst_file: Path, config: CoincidenceConfig, timer: _Timer | None = N
         lst = prepare_lst(lst_data.raw, lst_data.focal_length_m, ts_col, lst_file)
         lst = lst.rename({ts_col: "timestamp"})
     with timer.stage("timestamps"):
-        seconds = lst["timestamp"].to_numpy()
-        if not np.isfinite(seconds).all():
-            raise InputError(f"{lst_file}: {ts_col} has NaN or infinite timestamps")
-        t_lst = seconds_to_ns(seconds)
+        # prepare_lst has dropped the invalid timestamps (io/lst.py's policy)
+        t_lst = seconds_to_ns(lst["timestamp"].to_numpy())
     return lst, t_lst
 
 
