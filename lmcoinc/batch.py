@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .checks import check_output_dir
 from .config import MAGIC_NAMES, CoincidenceConfig
 from .errors import (
     InputError,
@@ -545,14 +546,11 @@ def _progress(enabled: bool, console: Any):
 
 
 def _prepare_output(output_dir: Path) -> None:
+    check_output_dir(output_dir)
     try:
         (output_dir / _STATE_DIR / "tmp").mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(
-            f"{output_dir}: cannot create output directory ({err.strerror})"
-        ) from None
-    if not os.access(output_dir, os.W_OK):
-        raise OutputError(f"{output_dir}: output directory is not writable")
+        raise OutputError(f"{output_dir}: cannot create {_STATE_DIR} ({err.strerror})") from None
 
 
 def _write_summary(summary: pl.DataFrame, path: Path) -> None:
