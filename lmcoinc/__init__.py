@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["scan"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .dataset import scan
+    from .io.dataset import scan
 
 
 def __getattr__(name: str) -> Any:
     if name == "scan":
-        from .dataset import scan
+        from .io.dataset import scan
 
         return scan
     raise AttributeError(f"module 'lmcoinc' has no attribute {name!r}")

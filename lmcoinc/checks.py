@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from .config import CoincidenceConfig
 from .errors import NoCoincidenceError, OutputError
-from .offsets import scan_offsets
-from .timestamps import magic_ns
+from .offsets import scan_offsets, search_window
 
 __all__ = ["check_output_dir", "check_time_overlap", "format_ns"]
 
@@ -75,7 +73,8 @@ def format_ns(ns: int) -> str:
 
 def check_time_overlap(
     t_lst: np.ndarray,
-    magic: pl.DataFrame,
+    t_magic: np.ndarray,
+    magic_range: tuple[int, int],
     config: CoincidenceConfig,
     lst_file: Path,
     magic_dir: Path,
@@ -87,30 +86,37 @@ def check_time_overlap(
     MAGIC event in it every telescope would be skipped: the reference's
     "no coincident events" (exit code 3), here with the two time ranges.
 
+    Parameters
+    ----------
+    t_lst, t_magic : numpy.ndarray
+        LST and MAGIC timestamps (int64 ns).
+    magic_range : (int, int)
+        First and last timestamp of all MAGIC events (for the message).
+
     Raises
     ------
     NoCoincidenceError
         If there is no time overlap.
     """
-    if len(t_lst) == 0 or magic.height == 0:
+    if len(t_lst) == 0:
         return
     w = config.window_half_width_ns
     lst_lo, lst_hi = int(t_lst.min()), int(t_lst.max())
+    shift = ""
     if config.pre_offset_search:
-        lo, hi, shift = lst_lo - w, lst_hi + w, ""
+        lo, hi = search_window(lst_lo, lst_hi, 0, 0, w)
     else:
         offsets = scan_offsets(config.offset_start_ns, config.offset_stop_ns)
         if len(offsets) == 0:
             return
-        lo, hi = lst_lo + int(offsets[0]) - w, lst_hi + int(offsets[-1]) + w
+        lo, hi = search_window(lst_lo, lst_hi, offsets[0], offsets[-1], w)
         shift = (
             f" shifted by the scanned offsets {offsets[0] / 1000:g} to {offsets[-1] / 1000:g} us"
         )
-    t_magic = magic_ns(magic["time_sec"].to_numpy(), magic["time_nanosec"].to_numpy())
     if np.any((t_magic >= lo) & (t_magic <= hi)):
         return
     raise NoCoincidenceError(
         f"no time overlap between the LST-1 file {Path(lst_file).name} "
         f"({format_ns(lst_lo)} to {format_ns(lst_hi)} UTC{shift}) and the MAGIC files in "
-        f"{magic_dir} ({format_ns(t_magic.min())} to {format_ns(t_magic.max())} UTC)"
+        f"{magic_dir} ({format_ns(magic_range[0])} to {format_ns(magic_range[1])} UTC)"
     )

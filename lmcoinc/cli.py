@@ -1,17 +1,23 @@
-"""Command-line interface: parses arguments and calls the library."""
+"""Command-line interface: parses arguments, calls the library, shows the results."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .errors import EXIT_CODES, LmcoincError
+from .errors import EXIT_CODES, LmcoincError, exit_code, one_line
 from .signals import interrupt_signals, interrupted
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
 
 app = typer.Typer(
     add_completion=False,
@@ -22,6 +28,15 @@ app = typer.Typer(
 _EXIT_HELP = "Exit codes:\n" + "\n".join(
     f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()
 )
+_CONFIG_HELP = "YAML config (default: the built-in one)."
+
+
+class LstTimestamp(str, Enum):
+    """The LST-1 timestamp columns."""
+
+    dragon_time = "dragon_time"
+    tib_time = "tib_time"
+    ucts_time = "ucts_time"
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -33,10 +48,6 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
-def _one_line(text: str) -> str:
-    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
-
-
 def _fail(err: BaseException) -> typer.Exit:
     """Print the one-line ``lmcoinc: error: ...`` message of an error; its exit code.
 
@@ -45,74 +56,30 @@ def _fail(err: BaseException) -> typer.Exit:
     """
     if isinstance(err, KeyboardInterrupt) or interrupted():
         print("lmcoinc: error: interrupted; no partial output left", file=sys.stderr)
-        return typer.Exit(130)
+        return typer.Exit(exit_code(KeyboardInterrupt()))
     if isinstance(err, LmcoincError):
-        print(f"lmcoinc: error: {_one_line(str(err))}", file=sys.stderr)
-        return typer.Exit(err.exit_code)
+        print(f"lmcoinc: error: {one_line(err, limit=10_000)}", file=sys.stderr)
+        return typer.Exit(exit_code(err))
     print(
-        f"lmcoinc: error: internal error {type(err).__name__}: {_one_line(str(err))[:300]} "
+        f"lmcoinc: error: internal error {type(err).__name__}: {one_line(err)} "
         "(a bug: please report it; --debug shows the traceback)",
         file=sys.stderr,
     )
     return typer.Exit(1)
 
 
-@app.command(epilog=_EXIT_HELP)
-def run(
-    input_file_lst: Annotated[
-        Path, typer.Option("--input-file-lst", "-l", help="LST-1 DL1 file (one subrun).")
-    ],
-    input_dir_magic: Annotated[
-        Path, typer.Option("--input-dir-magic", "-m", help="Directory of MAGIC dl1_*.h5 files.")
-    ],
-    output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Output directory.")
-    ] = Path("./data"),
-    config_file: Annotated[
-        Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option("--config-file", "-c", help="YAML config (default: the built-in one)."),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
-    timings: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--timings", help="Write the time of each stage (s) to this JSON file."),
-    ] = None,
-) -> None:
-    """Find the LST-1/MAGIC coincident events of one LST-1 subrun.
-
-    Writes OUTPUT_DIR/<LST file name with LST → MAGIC_LST> (HDF5, read by
-    magic-cta-pipe) and the same tables as Parquet beside it, atomically:
-    after an error, Ctrl-C or SIGTERM no output of the subrun is left and an
-    earlier complete one is kept. Every error is one line on stderr,
-    "lmcoinc: error: <file or config key>: <problem>", with the exit code below.
-    """
-    _setup_logging(verbose)
+@contextmanager
+def _errors_as_exit_codes(debug: bool) -> Iterator[None]:
+    """Within a command: SIGINT/SIGTERM interrupt it, errors end it with one line and a code."""
     try:
         with interrupt_signals():
-            from .config import load_config
-            from .errors import OutputError
-            from .pipeline import run as run_pipeline
-
-            config = load_config(config_file)
-            result = run_pipeline(input_file_lst, input_dir_magic, output_dir, config)
-            if timings is not None:
-                import json
-
-                try:
-                    timings.write_text(json.dumps(result.timings, indent=1))
-                except OSError as err:
-                    raise OutputError(f"{timings}: cannot write ({err.strerror})") from None
-    except (LmcoincError, KeyboardInterrupt, Exception) as err:
+            yield
+    except typer.Exit:
+        raise
+    except (Exception, KeyboardInterrupt) as err:
         if debug:
             raise
         raise _fail(err) from None
-    for name, found in sorted(result.result.telescopes.items()):
-        typer.echo(
-            f"tel {name}: average offset {found.average_offset_ns / 1000:.3f} us, "
-            f"{len(found.idx_lst)} coincident events"
-        )
-    _exit_now_if_console()
 
 
 def _exit_now_if_console() -> None:
@@ -127,6 +94,69 @@ def _exit_now_if_console() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+ConfigOption = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option("--config-file", "-c", help=_CONFIG_HELP),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+
+
+@app.command(epilog=_EXIT_HELP)
+def run(
+    input_file_lst: Annotated[
+        Path, typer.Option("--input-file-lst", "-l", help="LST-1 DL1 file (one subrun).")
+    ],
+    input_dir_magic: Annotated[
+        Path, typer.Option("--input-dir-magic", "-m", help="Directory of MAGIC dl1_*.h5 files.")
+    ],
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Output directory.")
+    ] = Path("./data"),
+    config_file: ConfigOption = None,
+    verbose: VerboseOption = False,
+    debug: DebugOption = False,
+    timings: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--timings", help="Write the time of each stage (s) to this JSON file."),
+    ] = None,
+) -> None:
+    """Find the LST-1/MAGIC coincident events of one LST-1 subrun.
+
+    Writes OUTPUT_DIR/<LST file name with LST → MAGIC_LST> (HDF5, read by
+    magic-cta-pipe) and the same tables as Parquet beside it, atomically:
+    after an error, Ctrl-C or SIGTERM no output of the subrun is left and an
+    earlier complete one is kept. Every error is one line on stderr,
+    "lmcoinc: error: <file or config key>: <problem>", with the exit code below.
+    """
+    _setup_logging(verbose)
+    with _errors_as_exit_codes(debug):
+        from .config import load_config
+        from .sources import MagicDirectory
+        from .subrun import process_subrun
+
+        config = load_config(config_file)
+        report = process_subrun(input_file_lst, MagicDirectory(input_dir_magic), output_dir,
+                                config)
+        if timings is not None:
+            _write_timings(timings, report.timer.timings)
+    for tel_id, found in sorted(report.result.telescopes.items()):
+        typer.echo(
+            f"tel {tel_id}: average offset {found.average_offset_ns / 1000:.3f} us, "
+            f"{len(found.idx_lst)} coincident events"
+        )
+    _exit_now_if_console()
+
+
+def _write_timings(path: Path, timings: dict[str, float]) -> None:
+    import json
+
+    from .io.atomic import atomic_file
+
+    with atomic_file(path) as temp:
+        temp.write_text(json.dumps(timings, indent=1))
 
 
 @app.command()
@@ -170,31 +200,30 @@ def demo(
     """Simulate a subrun, run the coincidence on it, print found and true offsets."""
     _setup_logging(False)
     logging.getLogger("lmcoinc").setLevel(logging.WARNING)
-    from .config import load_config
-    from .pipeline import run as run_pipeline
-    from .simulate import SimulationConfig
-    from .simulate import simulate as simulate_files
+    with _errors_as_exit_codes(False):
+        from .config import load_config
+        from .simulate import SimulationConfig
+        from .simulate import simulate as simulate_files
+        from .sources import MagicDirectory
+        from .subrun import process_subrun
 
-    true_ns = int(round(offset_us * 1000))
-    files = simulate_files(
-        work_dir / "input", SimulationConfig(duration_s=duration, true_offset_ns=true_ns)
-    )
-    try:
-        result = run_pipeline(files.lst_file, files.magic_dir, work_dir / "output",
-                              load_config(None))
-    except LmcoincError as err:
-        raise _fail(err) from None
-    events = result.result.events
+        true_ns = int(round(offset_us * 1000))
+        files = simulate_files(
+            work_dir / "input", SimulationConfig(duration_s=duration, true_offset_ns=true_ns)
+        )
+        report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir),
+                                work_dir / "output", load_config(None))
+    events = report.result.events
     typer.echo(f"simulated: {files.lst_file.name} + {len(files.magic_files)} MAGIC files")
-    for tel_id, found in sorted(result.result.telescopes.items()):
+    for tel_id, found in sorted(report.result.telescopes.items()):
         typer.echo(
             f"tel {tel_id}: found offset {found.average_offset_ns / 1000:+.3f} us "
             f"(true {true_ns / 1000:+.3f} us), {len(found.idx_lst)} coincidences"
         )
     typer.echo(f"stereo events: {events.select('obs_id', 'event_id').n_unique()} "
                f"({events.height} telescope images)")
-    for path in result.outputs.values():
-        typer.echo(f"wrote {path}")
+    hdf5 = report.outputs["hdf5"]
+    typer.echo(f"wrote {hdf5} (+ .events/.feature/.profile.parquet)")
 
 
 _CONSOLE = False
@@ -226,10 +255,7 @@ def batch(
         Path, typer.Option("--magic-dir", "-m", help="Directory of MAGIC dl1_*.h5 files.")
     ],
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Output directory.")],
-    config_file: Annotated[
-        Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option("--config-file", "-c", help="YAML config (default: the built-in one)."),
-    ] = None,
+    config_file: ConfigOption = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes (1: in this process).")
     ] = 1,
@@ -244,8 +270,8 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar with ETA on stderr.")
     ] = True,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    verbose: VerboseOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Coincidence of every LST-1 subrun of a directory with a MAGIC directory, in parallel.
 
@@ -260,27 +286,29 @@ def batch(
         logging.getLogger().setLevel(logging.WARNING)
     from rich.console import Console
 
-    try:
-        from .batch import run_batch, summary_table
+    from .display import BatchProgress, summary_table
+
+    console = Console(stderr=True)
+    with _errors_as_exit_codes(debug):
+        from .batch import run_batch
         from .config import load_config
 
         config = load_config(config_file)
-        result = run_batch(
-            lst_dir, magic_dir, output_dir, config, jobs=jobs, dask_scheduler=dask_scheduler,
-            overwrite=overwrite, progress=progress, console=Console(stderr=True),
-        )
-    except (LmcoincError, KeyboardInterrupt, Exception) as err:
-        if debug:
-            raise
-        raise _fail(err) from None
+        with BatchProgress(console, enabled=progress) as shown:
+            result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
+                               dask_scheduler=dask_scheduler, overwrite=overwrite,
+                               reporter=shown.reporter())
     summary = result.summary
     Console(width=max(Console().width, 150)).print(summary_table(summary))
-    counts = dict(summary.group_by("status").len().iter_rows())
-    text = ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "no_coincidence", "failed")
-                     if counts.get(s))
-    typer.echo(f"{summary.height} subruns: {text}; {result.seconds:.1f} s; "
+    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; {result.seconds:.1f} s; "
                f"summary: {result.summary_path}")
     raise typer.Exit(result.exit_code)
+
+
+def _status_counts(summary: pl.DataFrame) -> str:
+    counts: dict[Any, int] = dict(summary.group_by("status").len().iter_rows())
+    return ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "no_coincidence", "failed")
+                     if counts.get(s))
 
 
 @app.command()
@@ -291,11 +319,10 @@ def convert(
         typer.Argument(help="Parquet file (default: INPUT_FILE with suffix .parquet)."),
     ] = None,
     timestamp: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--timestamp", help="LST-1 timestamp column: dragon_time (default), "
-                     "tib_time or ucts_time."),
+        Optional[LstTimestamp],  # noqa: UP045
+        typer.Option("--timestamp", help="LST-1 timestamp column (default dragon_time)."),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Convert a DL1 parameter table to Parquet with an exact int64 ns `timestamp_ns` column.
 
@@ -304,13 +331,10 @@ def convert(
     shortest round-trip decimal, as the coincidence computes it; MAGIC:
     time_sec * 10**9 + time_nanosec.
     """
-    try:
+    with _errors_as_exit_codes(debug):
         from .convert import convert as convert_file
 
-        result = convert_file(input_file, output_file, timestamp=timestamp)
-    except (LmcoincError, KeyboardInterrupt, Exception) as err:
-        if debug:
-            raise
-        raise _fail(err) from None
+        result = convert_file(input_file, output_file,
+                              timestamp=timestamp.value if timestamp is not None else None)
     typer.echo(f"{result.kind.upper()} file: {result.n_rows} rows, timestamp_ns from "
                f"{result.timestamp_source} -> {result.output}")

@@ -1,15 +1,47 @@
-"""Coincidence of LST-1 with one MAGIC telescope: offset, profile and pairs."""
+"""Coincidence of LST-1 with each MAGIC telescope: offsets, profile, pairs, tables.
+
+:func:`coincide_telescope` works on the int64 ns timestamps of LST-1 and one
+MAGIC telescope (numpy in, numpy out); :func:`coincidence` runs it for every
+MAGIC telescope of prepared event tables and builds the three output tables.
+Neither reads nor writes files.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
+from .config import CoincidenceConfig
+from .errors import NoCoincidenceError
 from .match import coincident_pairs
-from .offsets import average_offset, coincidence_profile, in_range, pre_offset_search, scan_offsets
+from .offsets import (
+    average_offset,
+    coincidence_profile,
+    in_range,
+    pre_offset_search,
+    scan_offsets,
+    search_window,
+)
+from .stereo import assemble_stereo, lst_pair_rows, magic_rows
+from .timestamps import magic_ns, ns_to_seconds
+from .timing import StageTimer
 
-__all__ = ["TelescopeCoincidence", "coincide_telescope"]
+__all__ = [
+    "CoincidenceResult",
+    "TelescopeCoincidence",
+    "TelescopeSkipped",
+    "coincide_telescope",
+    "coincidence",
+]
+
+log = logging.getLogger(__name__)
+
+
+class TelescopeSkipped(Exception):  # noqa: N818 - an outcome, not a failure
+    """A MAGIC telescope without coincidence; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +80,7 @@ def coincide_telescope(
     window_ns: int,
     pre_offset_search_events: int | None,
     offset_range_ns: tuple[int, int],
-) -> TelescopeCoincidence | str:
+) -> TelescopeCoincidence:
     """Find the offset and the coincident pairs of LST-1 and one MAGIC telescope.
 
     Parameters
@@ -65,10 +97,10 @@ def coincide_telescope(
     offset_range_ns : (int, int)
         Scan range (start, stop) when there is no pre-offset search.
 
-    Returns
-    -------
-    TelescopeCoincidence or str
-        The result, or the reason why this telescope is skipped.
+    Raises
+    ------
+    TelescopeSkipped
+        With the reason why this telescope has no coincidence.
     """
     pre = None
     if pre_offset_search_events is not None:
@@ -76,24 +108,163 @@ def coincide_telescope(
             t_lst, intensity_lst, t_magic, intensity_magic, window_ns, pre_offset_search_events
         )
         if pre is None:
-            return "no events overlap in time for the pre-offset search"
+            raise TelescopeSkipped("no events overlap in time for the pre-offset search")
         start, stop = pre - 3 * window_ns, pre + 3 * window_ns
     else:
         start, stop = offset_range_ns
     offsets = scan_offsets(start, stop)
     if len(offsets) == 0 or len(t_lst) == 0:
-        return "empty offset scan range or no LST events"
-    lo = t_lst[0] + offsets[0] - window_ns
-    hi = t_lst[-1] + offsets[-1] + window_ns
+        raise TelescopeSkipped("empty offset scan range or no LST events")
+    lo, hi = search_window(t_lst[0], t_lst[-1], offsets[0], offsets[-1], window_ns)
     candidates = np.flatnonzero(in_range(t_magic, lo, hi))
     if len(candidates) == 0:
-        return "no MAGIC events within the scanned time range"
+        raise TelescopeSkipped("no MAGIC events within the scanned time range")
     t_cand = t_magic[candidates]
     counts = coincidence_profile(t_lst, t_cand, offsets, window_ns)
     if not counts.any():
-        return "no coincident events at any scanned offset"
+        raise TelescopeSkipped("no coincident events at any scanned offset")
     average = average_offset(offsets, counts, window_ns)
     if average is None:
-        return "no coincident events around the profile maximum"
+        raise TelescopeSkipped("no coincident events around the profile maximum")
     idx_lst, idx_magic = coincident_pairs(t_lst, t_cand, average, window_ns)
     return TelescopeCoincidence(pre, offsets, counts, average, candidates, idx_lst, idx_magic)
+
+
+@dataclass
+class CoincidenceResult:
+    """Output tables of the coincidence of a subrun and the per-telescope results."""
+
+    events: pl.DataFrame
+    feature: pl.DataFrame
+    profile: pl.DataFrame
+    telescopes: dict[int, TelescopeCoincidence]
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The three output tables by name."""
+        return {"events": self.events, "feature": self.feature, "profile": self.profile}
+
+
+def _mean(values: np.ndarray) -> float:
+    # pandas' Series.mean without bottleneck: numpy's pairwise sum / count.
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return float(values.sum(dtype=np.float64) / len(values)) if len(values) else float("nan")
+
+
+def feature_row(
+    tel_id: int, found: TelescopeCoincidence, lst_rows: pl.DataFrame, candidates: pl.DataFrame,
+    window_ns: int,
+) -> dict:
+    """The ``/coincidence/feature`` row of one telescope (SPEC step 6g)."""
+    return {
+        "coincidence_id": int(f"1{tel_id}"),
+        "window_half_width": window_ns,
+        "unix_time": _mean(lst_rows["timestamp"].to_numpy()),
+        "pointing_alt_lst": _mean(lst_rows["pointing_alt"].to_numpy()),
+        "pointing_az_lst": _mean(lst_rows["pointing_az"].to_numpy()),
+        "pointing_alt_magic": _mean(candidates["pointing_alt"].to_numpy()),
+        "pointing_az_magic": _mean(candidates["pointing_az"].to_numpy()),
+        "average_offset": found.average_offset_ns * 0.001,
+        "n_coincidence": len(found.idx_lst),
+        "n_events_magic": len(found.candidates),
+    }
+
+
+def profile_frame(tel_id: int, found: TelescopeCoincidence) -> pl.DataFrame:
+    """The profile column of one telescope over ``time_offset`` (µs, 0.1 µs steps)."""
+    return pl.DataFrame(
+        {
+            "time_offset": np.rint(found.offsets_ns * 0.001 * 10.0) / 10.0,
+            f"n_coincidence_tel1{tel_id}": found.counts,
+        }
+    )
+
+
+def magic_telescope(magic: pl.DataFrame, tel_id: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """The rows of one MAGIC telescope, ``timestamp`` in s replacing ``time_sec``/``time_nanosec``,
+    and their int64 ns timestamps."""
+    rows = magic.filter(pl.col("tel_id") == tel_id)
+    t_magic = magic_ns(rows["time_sec"].to_numpy(), rows["time_nanosec"].to_numpy())
+    rows = rows.with_columns(timestamp=pl.Series(ns_to_seconds(t_magic)))
+    return rows.drop("time_sec", "time_nanosec"), t_magic
+
+
+def coincidence(
+    lst: pl.DataFrame,
+    t_lst: np.ndarray,
+    magic: pl.DataFrame,
+    config: CoincidenceConfig,
+    timer: StageTimer | None = None,
+) -> CoincidenceResult:
+    """Coincidence of prepared LST and MAGIC events (no I/O).
+
+    Parameters
+    ----------
+    lst : polars.DataFrame
+        Prepared LST events (:func:`lmcoinc.io.lst.prepare_lst`), the LST
+        timestamp column renamed "timestamp", only the common parameters.
+    t_lst : numpy.ndarray
+        LST timestamps in int64 ns, row-aligned with ``lst``.
+    magic : polars.DataFrame
+        Prepared MAGIC events, only the common parameters.
+    config : CoincidenceConfig
+        Settings.
+
+    Raises
+    ------
+    NoCoincidenceError
+        If no telescope has a coincident event.
+    """
+    timer = timer or StageTimer()
+    window = config.window_half_width_ns
+    intensity_lst = lst["intensity"].to_numpy()
+    parts, features, profiles, results = [], [], [], {}
+    for tel_id in np.unique(magic["tel_id"].to_numpy()).tolist():
+        name = config.tel_names[tel_id]
+        with timer.stage("timestamps"):
+            rows, t_magic = magic_telescope(magic, tel_id)
+        try:
+            with timer.stage("offsets"):
+                found = coincide_telescope(
+                    t_lst, intensity_lst, t_magic, rows["intensity"].to_numpy(),
+                    window_ns=window,
+                    pre_offset_search_events=(
+                        config.n_pre_offset_search_events if config.pre_offset_search else None
+                    ),
+                    offset_range_ns=(config.offset_start_ns, config.offset_stop_ns),
+                )
+        except TelescopeSkipped as skipped:
+            log.info("%s: %s; skipping", name, skipped)
+            continue
+        results[tel_id] = found
+        log_telescope(name, found)
+        with timer.stage("match"):
+            candidates = rows[found.candidates]
+            lst_rows = lst_pair_rows(lst, candidates, found.idx_lst, found.idx_magic)
+            parts += [lst_rows, magic_rows(lst, candidates, found.idx_lst, found.idx_magic)]
+        features.append(feature_row(tel_id, found, lst_rows, candidates, window))
+        profiles.append(profile_frame(tel_id, found))
+    if not parts:
+        raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
+    with timer.stage("stereo"):
+        events = assemble_stereo(parts, config.tel_names)
+    profile = profiles[0]
+    for other in profiles[1:]:
+        profile = profile.join(other, on="time_offset", how="full", coalesce=True)
+    return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"), results)
+
+
+def log_telescope(name: str, found: TelescopeCoincidence) -> None:
+    """Log the offsets and pairs of one telescope as the reference does."""
+    if found.pre_offset_ns is not None:
+        log.info("%s: pre offset search finds %.1f us", name, found.pre_offset_ns / 1000)
+    log.info(
+        "%s: time offset scan from %.1f us to %.1f us",
+        name, found.offsets_ns[0] / 1000, found.offsets_ns[-1] / 1000,
+    )
+    for offset, count in zip(found.offsets_ns, found.counts, strict=True):
+        log.info("  time offset %.1f us --> %d events", offset / 1000, count)
+    n_pairs, n_magic = len(found.idx_lst), len(found.candidates)
+    log.info(
+        "%s: average offset %.3f us, %d coincident events of %d (%.1f%%)",
+        name, found.average_offset_ns / 1000, n_pairs, n_magic, 100 * n_pairs / n_magic,
+    )

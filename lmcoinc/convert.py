@@ -16,8 +16,6 @@ The Parquet file is written under a temporary name and renamed into place.
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +23,14 @@ import numpy as np
 import polars as pl
 
 from .config import TIMESTAMP_TYPES_LST
-from .errors import InputError, OutputError
-from .io.hdf5 import open_hdf5, read_table
+from .errors import InvalidFileError, OutputError
+from .io.atomic import atomic_file
+from .io.hdf5 import open_hdf5, read_table, table_fields, to_polars
 from .io.lst import LST_PARAMETERS_KEY
 from .io.magic import MAGIC_PARAMETERS_KEY
 from .timestamps import magic_ns, seconds_to_ns
 
-__all__ = ["TIMESTAMP_COLUMN", "ConversionResult", "convert", "table_to_polars"]
+__all__ = ["TIMESTAMP_COLUMN", "ConversionResult", "convert"]
 
 #: Name of the added exact timestamp column.
 TIMESTAMP_COLUMN = "timestamp_ns"
@@ -59,28 +58,9 @@ class ConversionResult:
     timestamp_source: str
 
 
-def table_to_polars(array: np.ndarray) -> pl.DataFrame:
-    """All fields of a structured array as polars columns.
-
-    Byte strings become String, multi-dimensional fields Array columns.
-    """
-    data = {}
-    for name in array.dtype.names or ():
-        col = array[name]
-        if col.dtype.kind == "S":
-            data[name] = pl.Series(name, col).cast(pl.String)
-        else:
-            data[name] = pl.Series(name, np.ascontiguousarray(col))
-    return pl.DataFrame(data)
-
-
 def _lst_timestamps(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:
-    if column not in TIMESTAMP_TYPES_LST:
-        raise InputError(
-            f"--timestamp {column!r}: expected one of {', '.join(TIMESTAMP_TYPES_LST)}"
-        )
     if column not in frame.columns:
-        raise InputError(f"{path}: {LST_PARAMETERS_KEY} has no column {column}")
+        raise InvalidFileError(path, f"{LST_PARAMETERS_KEY} has no column {column}")
     seconds = frame[column].cast(pl.Float64).to_numpy()
     finite = np.isfinite(seconds)
     ns = np.zeros(len(seconds), dtype=np.int64)
@@ -118,40 +98,44 @@ def convert(
 
     Raises
     ------
-    InputError
+    ValueError
+        If ``timestamp`` is not an LST-1 timestamp column.
+    InvalidFileError
         If the input is missing, not HDF5, corrupt, not a DL1 file of either
         kind, or ``timestamp`` is invalid for it.
     OutputError
         If the Parquet file cannot be written.
     """
+    if timestamp is not None and timestamp not in TIMESTAMP_TYPES_LST:
+        raise ValueError(f"timestamp {timestamp!r}: expected one of {TIMESTAMP_TYPES_LST}")
     path = Path(input_file)
     output = Path(output_file) if output_file is not None else path.with_suffix(".parquet")
-    with open_hdf5(path, InputError) as handle:
+    with open_hdf5(path) as handle:
         if LST_PARAMETERS_KEY in handle:
             kind, key = "lst", LST_PARAMETERS_KEY
         elif MAGIC_PARAMETERS_KEY in handle:
             kind, key = "magic", MAGIC_PARAMETERS_KEY
         else:
-            raise InputError(
-                f"{path}: not an LST-1 or MAGIC DL1 file (neither {LST_PARAMETERS_KEY} "
+            raise InvalidFileError(
+                path, f"not an LST-1 or MAGIC DL1 file (neither {LST_PARAMETERS_KEY} "
                 f"nor {MAGIC_PARAMETERS_KEY})"
             )
-        array = read_table(handle, path, key, InputError, "")
-    frame = table_to_polars(array)
-    if TIMESTAMP_COLUMN in frame.columns:
-        raise InputError(f"{path}: {key} already has a column {TIMESTAMP_COLUMN}")
+        if TIMESTAMP_COLUMN in table_fields(handle, key):
+            raise InvalidFileError(path, f"{key} already has a column {TIMESTAMP_COLUMN}")
+        array = read_table(handle, key)
+    frame = to_polars(array)
     if kind == "lst":
         source = timestamp or "dragon_time"
         stamps = _lst_timestamps(frame, source, path)
     else:
         if timestamp is not None:
-            raise InputError(
-                f"{path}: --timestamp applies to LST-1 files; MAGIC timestamps are "
+            raise InvalidFileError(
+                path, "--timestamp applies to LST-1 files; MAGIC timestamps are "
                 "time_sec and time_nanosec"
             )
         missing = [c for c in ("time_sec", "time_nanosec") if c not in frame.columns]
         if missing:
-            raise InputError(f"{path}: {key} lacks column(s) {', '.join(missing)}")
+            raise InvalidFileError(path, f"{key} lacks column(s) {', '.join(missing)}")
         source = "time_sec, time_nanosec"
         stamps = pl.Series(
             TIMESTAMP_COLUMN,
@@ -166,14 +150,7 @@ def convert(
 def _write_atomic(frame: pl.DataFrame, output: Path) -> None:
     if output.is_dir():
         raise OutputError(f"{output}: is a directory, expected a Parquet file name")
-    directory = output.parent
-    if not directory.is_dir():
-        raise OutputError(f"{directory}: output directory not found")
-    temp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    if not output.parent.is_dir():
+        raise OutputError(f"{output.parent}: output directory not found")
+    with atomic_file(output) as temp:
         frame.write_parquet(temp, compression="zstd", statistics=True)
-        os.replace(temp, output)
-    except OSError as err:
-        raise OutputError(f"{output}: cannot write ({err.strerror or err})") from None
-    finally:
-        temp.unlink(missing_ok=True)

@@ -1,84 +1,157 @@
-"""Errors of lmcoinc and the process exit codes they map to.
+"""Errors of lmcoinc and, in one place, the exit codes of every command.
 
+Readers and writers raise errors that say what is wrong with which file and
+know nothing of exit codes; the commands map them with :func:`exit_code`.
 Codes 3, 7 and 11 are those of magic-cta-pipe's coincidence script; the
-others are lmcoinc's own. Every error carries a one-line message that names
-the file or config key at fault.
+others are lmcoinc's own. Every message is one line that names the file or
+config key at fault.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
 __all__ = [
     "EXIT_CODES",
+    "EXIT_INTERRUPTED",
+    "EXIT_SUBRUNS_FAILED",
     "ConfigError",
-    "InputError",
+    "InvalidFileError",
     "LmcoincError",
+    "LstInputError",
     "MagicInputError",
     "NoCoincidenceError",
     "NoMagicEventsError",
     "OutputError",
+    "SchedulerError",
     "TooManyMultiMatchesError",
+    "exit_code",
+    "input_roles",
+    "one_line",
 ]
 
 
 class LmcoincError(Exception):
-    """Base class: a user-facing error with an exit code."""
-
-    exit_code = 1
+    """Base class of the errors a user can cause: a one-line message."""
 
 
 class NoCoincidenceError(LmcoincError):
     """No coincident event for any MAGIC telescope (also: no time overlap)."""
 
-    exit_code = 3
-
 
 class NoMagicEventsError(LmcoincError):
     """The MAGIC files hold no event."""
-
-    exit_code = 7
 
 
 class TooManyMultiMatchesError(LmcoincError):
     """More than 5 telescope images matched to one stereo event."""
 
-    exit_code = 11
-
 
 class ConfigError(LmcoincError):
     """The configuration file is missing, unreadable or invalid."""
 
-    exit_code = 12
+
+class InvalidFileError(LmcoincError):
+    """An input file is missing, unreadable, corrupt or not of the expected kind.
+
+    Parameters
+    ----------
+    path : path
+        The file (or directory) at fault.
+    problem : str
+        What is wrong with it; the message is ``"<path>: <problem>"``.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
 
 
-class InputError(LmcoincError):
-    """The LST-1 input file is missing, corrupt or not an LST DL1 file."""
-
-    exit_code = 13
+class LstInputError(InvalidFileError):
+    """:class:`InvalidFileError` of the LST-1 input of a coincidence."""
 
 
-class MagicInputError(LmcoincError):
-    """The MAGIC input directory or one of its files is missing or corrupt."""
-
-    exit_code = 14
+class MagicInputError(InvalidFileError):
+    """:class:`InvalidFileError` of the MAGIC input of a coincidence."""
 
 
 class OutputError(LmcoincError):
     """The output cannot be written."""
 
-    exit_code = 15
+
+class SchedulerError(LmcoincError):
+    """The Dask scheduler cannot be used (dask not installed, not reachable)."""
 
 
-#: Exit code → meaning, as listed in the README and ``lmcoinc run --help``.
+#: Exit code of ``lmcoinc batch`` when at least one subrun failed.
+EXIT_SUBRUNS_FAILED = 4
+#: Exit code after Ctrl-C or SIGTERM.
+EXIT_INTERRUPTED = 130
+
+_CODES: dict[type[BaseException], int] = {
+    SchedulerError: 2,
+    NoCoincidenceError: 3,
+    NoMagicEventsError: 7,
+    TooManyMultiMatchesError: 11,
+    ConfigError: 12,
+    InvalidFileError: 13,
+    MagicInputError: 14,
+    OutputError: 15,
+    KeyboardInterrupt: EXIT_INTERRUPTED,
+}
+
+#: Exit code → meaning, as listed in the README and the commands' help.
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error (a bug: please report it)",
-    2: "command-line usage error",
+    2: "command-line usage error, or the Dask scheduler cannot be used",
     3: "no coincident events, or no time overlap of LST-1 and MAGIC data",
+    EXIT_SUBRUNS_FAILED: "batch: at least one subrun failed (see the summary)",
     7: "no MAGIC events in the MAGIC files",
     11: "too many multiply-matched events (more than 5)",
     12: "invalid config file (missing, not YAML, missing or invalid key)",
     13: "invalid LST-1 file (missing, not HDF5, corrupt, wrong content)",
     14: "invalid MAGIC directory or file (idem), or MAGIC subarrays differ",
     15: "output directory cannot be created or written",
-    130: "interrupted (Ctrl-C, SIGTERM); no partial output left",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); no partial output left",
 }
+
+
+def exit_code(err: BaseException) -> int:
+    """The exit code of a command that ends with ``err`` (1: an internal error)."""
+    for cls in type(err).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return 1
+
+
+@contextmanager
+def input_roles(roles: Mapping[str | Path, type[InvalidFileError]]) -> Iterator[None]:
+    """Within the block, an :class:`InvalidFileError` takes the role of its file.
+
+    The command decides what each input is (the LST-1 file, the MAGIC
+    directory: ``{lst_file: LstInputError, magic_dir: MagicInputError}``);
+    the readers it calls do not need to know. An error about a path that
+    is a key, or lies under a key that is a directory, becomes an error of
+    that key's type.
+    """
+    try:
+        yield
+    except InvalidFileError as err:
+        if type(err) is InvalidFileError:
+            for where, role in roles.items():
+                where = Path(where)
+                if err.path == where or where in err.path.parents:
+                    raise role(err.path, err.problem) from None
+        raise
+
+
+def one_line(err: BaseException | str, limit: int = 300) -> str:
+    """The message of an error (or a text) on one line, at most ``limit`` characters."""
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    if not text and isinstance(err, BaseException):
+        text = type(err).__name__
+    return text[:limit]

@@ -14,8 +14,10 @@ __all__ = [
     "average_offset",
     "coincidence_profile",
     "in_range",
+    "magic_time_range",
     "pre_offset_search",
     "scan_offsets",
+    "search_window",
 ]
 
 #: Step of the offset scan: the last digit of the timestamps.
@@ -25,6 +27,50 @@ TIME_ACCURACY_NS = 100
 def in_range(t: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Boolean mask of ``lo <= t <= hi``."""
     return (t >= lo) & (t <= hi)
+
+
+def search_window(
+    t_first: int, t_last: int, offset_lo: int, offset_hi: int, window_ns: int
+) -> tuple[int, int]:
+    """MAGIC times that can pair with LST times in ``[t_first, t_last]`` at offsets in
+    ``[offset_lo, offset_hi]``.
+
+    Returns
+    -------
+    (int, int)
+        ``(t_first + offset_lo - w, t_last + offset_hi + w)``, both included.
+    """
+    return int(t_first) + int(offset_lo) - window_ns, int(t_last) + int(offset_hi) + window_ns
+
+
+def magic_time_range(
+    t_min: int, t_max: int, window_ns: int, scan_range_ns: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """A superset of the MAGIC times that the coincidence of an LST subrun can use.
+
+    With the pre-offset search (``scan_range_ns`` None) the MAGIC events of
+    the search lie within ``w`` of the LST times and the LST events within
+    ``w`` of those, so the pre-offset (a mean of differences, rounded to
+    0.1 µs) lies within ``±(D + w + 50 ns)``, ``D = t_max - t_min``; the scan
+    adds ``±3 w`` and the candidates ``±w``. With a fixed scan range the
+    offsets are those of the range. A margin of two timestamp steps covers
+    the roundings.
+
+    Parameters
+    ----------
+    t_min, t_max : int
+        First and last LST timestamp (ns).
+    window_ns : int
+        Coincidence window half width.
+    scan_range_ns : (int, int), optional
+        The fixed scan range (start, stop); None with the pre-offset search.
+    """
+    margin = 2 * TIME_ACCURACY_NS
+    if scan_range_ns is None:
+        reach = (t_max - t_min) + 4 * window_ns + margin
+        return search_window(t_min, t_max, -reach, reach, window_ns)
+    start, stop = scan_range_ns
+    return search_window(t_min, t_max, start - margin, stop + margin, window_ns)
 
 
 def _brightest(intensity: np.ndarray, n: int) -> np.ndarray:

@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 
 from lmcoinc.errors import OutputError
-from lmcoinc.io import output
-from lmcoinc.io.output import atomic_outputs, output_names, write_outputs
+from lmcoinc.io import atomic
+from lmcoinc.io.atomic import atomic_file, atomic_outputs, write_error_text
+from lmcoinc.io.output import output_names, write_subrun_files
 
-from .badinputs import copy_good, make_good, run_cli
+from .badinputs import copy_good, run_cli
 
 
 def _snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
@@ -80,7 +81,7 @@ def test_failure_between_renames_is_rolled_back(tmp_path, monkeypatch, exc, old_
             raise exc
         real_replace(src, dst)
 
-    monkeypatch.setattr(output.os, "replace", replace)
+    monkeypatch.setattr(atomic.os, "replace", replace)
     expected = OutputError if isinstance(exc, OSError) else KeyboardInterrupt
     with pytest.raises(expected), atomic_outputs(finals) as temps:
         for key, path in temps.items():
@@ -88,24 +89,49 @@ def test_failure_between_renames_is_rolled_back(tmp_path, monkeypatch, exc, old_
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
 
 
-def test_write_outputs_maps_write_errors(tmp_path):
+def test_write_subrun_files_maps_write_errors(tmp_path):
     finals = _finals(tmp_path)
     frame = pl.DataFrame({"a": [1, 2]})
 
     def extra(path):
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OutputError, match="No space left on device"):
-        write_outputs(finals, {"events": frame, "feature": frame, "profile": frame}, extra)
+    with pytest.raises(OutputError, match="no space left on device"):
+        write_subrun_files(finals, {"events": frame, "feature": frame, "profile": frame}, extra)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("err", "text"), [
+    (OSError(28, "No space left on device"), "no space left on device"),
+    (OSError(122, "Disk quota exceeded"), "disk quota exceeded"),
+    (OSError(5, "Input/output error"), "input/output error"),
+    (OSError(27, "File too large"), "file too large (file size limit)"),
+    (RuntimeError("parquet: Os { code: 28 } No space left on device (os error 28)"),
+     "no space left on device"),
+    (RuntimeError("HDF5 file write failed: errno = 122, error message = '...'"),
+     "disk quota exceeded"),
+])
+def test_write_error_text(err, text):
+    assert write_error_text(err) == text
+
+
+def test_atomic_file(tmp_path):
+    final = tmp_path / "a.txt"
+    final.write_text("old")
+    with pytest.raises(OutputError, match=r"a\.txt: cannot write \(no space left on device\)"):
+        with atomic_file(final) as temp:
+            temp.write_text("partial")
+            raise RuntimeError("write failed (os error 28)")
+    with pytest.raises(ValueError), atomic_file(final) as temp:  # not a write error: as it is
+        temp.write_text("partial")
+        raise ValueError("bug")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"] and final.read_text() == "old"
+    with atomic_file(final) as temp:
+        temp.write_text("new")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"] and final.read_text() == "new"
+
+
 # --- real signals to a running `lmcoinc run` ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return make_good(tmp_path_factory.mktemp("good"))
 
 
 def _open_temp(pid: int, directory: Path) -> bool:

@@ -10,34 +10,25 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from lmcoinc.batch import (
-    EXIT_SUBRUNS_FAILED,
-    find_lst_files,
-    magic_time_range,
-    run_batch,
-    subrun_ids,
-)
+from lmcoinc.batch import find_lst_files, run_batch, subrun_ids
 from lmcoinc.cli import app
-from lmcoinc.coincidence import coincide_telescope
+from lmcoinc.coincidence import TelescopeSkipped, coincide_telescope
 from lmcoinc.config import load_config
-from lmcoinc.errors import InputError
+from lmcoinc.errors import EXIT_SUBRUNS_FAILED, InvalidFileError, NoCoincidenceError
+from lmcoinc.offsets import magic_time_range
+from lmcoinc.sources import MagicDirectory
+from lmcoinc.subrun import process_subrun
 
 from .compare import differences
-from .night import run_outputs, small_night
 
 NAMES = ["dl1_MAGIC_LST-1.Run03265.0000.h5", "dl1_MAGIC_LST-1.Run03265.0001.h5",
          "dl1_MAGIC_LST-1.Run03265.0002.h5"]
 
 
 @pytest.fixture(scope="module")
-def night(tmp_path_factory):
-    return small_night(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def reference(night, tmp_path_factory):
+def reference(run_outputs):
     """Outputs of `lmcoinc run` on each subrun with the whole MAGIC directory."""
-    return run_outputs(night, tmp_path_factory)
+    return run_outputs()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +52,7 @@ def test_file_discovery(night, tmp_path):
     assert find_lst_files(night.lst_dir) == night.lst_files
     assert subrun_ids("dl1_LST-1.Run03265.0040.h5") == (3265, 40)
     assert subrun_ids("whatever.h5") == (None, None)
-    with pytest.raises(InputError, match="no LST-1 DL1 subrun files"):
+    with pytest.raises(InvalidFileError, match="no LST-1 DL1 subrun files"):
         find_lst_files(tmp_path)
 
 
@@ -136,10 +127,10 @@ def _fixed_range_config() -> str:
     return text
 
 
-def test_fixed_range_identical_to_run(night, tmp_path_factory, tmp_path):
+def test_fixed_range_identical_to_run(night, run_outputs, tmp_path):
     config = tmp_path / "fixed.yaml"
     config.write_text(_fixed_range_config())
-    reference = run_outputs(night, tmp_path_factory, "fixed", config)
+    reference = run_outputs("fixed", config)
     result = run_batch(night.lst_dir, night.magic_dir, tmp_path / "out", load_config(config))
     assert result.summary["status"].to_list() == ["ok"] * 3
     _assert_same_outputs(tmp_path / "out", reference)
@@ -152,17 +143,14 @@ def test_partial_magic_coverage_identical_to_run(night, tmp_path):
     for path in night.magic_files:
         if path.name.endswith(".003.h5"):
             shutil.copy(path, magic)
-    from lmcoinc.errors import NoCoincidenceError
-    from lmcoinc.pipeline import run
-
     reference = tmp_path / "ref"
-    expected = {}
+    expected, errors = {}, {}
     for lst_file in night.lst_files:
         try:
-            run(lst_file, magic, reference, load_config(None))
+            process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
             expected[lst_file.name] = "ok"
-        except NoCoincidenceError:
-            expected[lst_file.name] = "no_coincidence"
+        except NoCoincidenceError as err:
+            expected[lst_file.name], errors[lst_file.name] = "no_coincidence", str(err)
     result = run_batch(night.lst_dir, magic, tmp_path / "out")
     assert result.exit_code == 0
     summary = result.summary
@@ -170,7 +158,8 @@ def test_partial_magic_coverage_identical_to_run(night, tmp_path):
     assert expected[night.lst_files[0].name] == "no_coincidence"
     assert expected[night.lst_files[2].name] == "ok"
     first = summary.row(0, named=True)
-    assert first["exit_code"] == 3 and "no coincident events" in first["error"]
+    assert first["exit_code"] == 3 and "no time overlap" in first["error"]
+    assert first["error"] == errors[first["lst_file"]]  # the message of `lmcoinc run`
     made = sorted(p.name for p in reference.glob("*.h5"))
     assert sorted(p.name for p in (tmp_path / "out").glob("*.h5")) == made
     _assert_same_outputs(tmp_path / "out", reference, made)
@@ -247,18 +236,22 @@ def test_magic_subset_gives_identical_telescope_results(seed, pre_offset_search)
                               rng.integers(-3 * span, 4 * span, int(rng.integers(0, 600)))])
     t_magic = np.sort(t_magic)
     i_lst, i_magic = rng.pareto(1.5, n_lst), rng.pareto(1.5, len(t_magic))
-    lo, hi = magic_time_range(t_lst, config)
+    scan_range = None if pre_offset_search else (config.offset_start_ns, config.offset_stop_ns)
+    lo, hi = magic_time_range(int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns,
+                              scan_range)
     keep = np.flatnonzero((t_magic >= lo) & (t_magic <= hi))
     kwargs = {
         "window_ns": config.window_half_width_ns,
         "pre_offset_search_events": 100 if pre_offset_search else None,
         "offset_range_ns": (config.offset_start_ns, config.offset_stop_ns),
     }
-    whole = coincide_telescope(t_lst, i_lst, t_magic, i_magic, **kwargs)
-    part = coincide_telescope(t_lst, i_lst, t_magic[keep], i_magic[keep], **kwargs)
-    if isinstance(whole, str) or isinstance(part, str):
-        assert isinstance(whole, str) and isinstance(part, str)
+    try:
+        whole = coincide_telescope(t_lst, i_lst, t_magic, i_magic, **kwargs)
+    except TelescopeSkipped:
+        with pytest.raises(TelescopeSkipped):
+            coincide_telescope(t_lst, i_lst, t_magic[keep], i_magic[keep], **kwargs)
         return
+    part = coincide_telescope(t_lst, i_lst, t_magic[keep], i_magic[keep], **kwargs)
     assert whole.pre_offset_ns == part.pre_offset_ns
     assert whole.average_offset_ns == part.average_offset_ns
     np.testing.assert_array_equal(whole.offsets_ns, part.offsets_ns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmcoinc.config import default_config_text, load_config, parse_config
-from lmcoinc.errors import ConfigError
+from lmcoinc.errors import ConfigError, exit_code
 
 DEFAULT = yaml.safe_load(default_config_text())
 
@@ -33,7 +34,7 @@ def _with(path: str, value, base: dict | None = None) -> dict:
 def _error(raw) -> str:
     with pytest.raises(ConfigError) as info:
         parse_config(raw, "cfg.yaml")
-    assert info.value.exit_code == 12
+    assert exit_code(info.value) == 12
     message = str(info.value)
     assert message.startswith("cfg.yaml: ")
     assert "\n" not in message
@@ -257,3 +258,9 @@ def test_plain_time_units_convert_exactly_as_astropy(number, unit, space):
     text = f"{number}{space}{unit}"
     want = u.Quantity(text).to_value(u.ns)
     assert _plain_time_ns(text) == want
+
+
+def test_top_level_config_is_the_packaged_default():
+    """configs/config.yaml (what users copy) is the built-in default, word for word."""
+    top = Path(__file__).resolve().parents[1] / "configs" / "config.yaml"
+    assert top.read_text() == default_config_text()

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 import lmcoinc
 from lmcoinc.batch import run_batch
-from lmcoinc.dataset import normalize, partition_file, scan, write_partition
-
-from .night import run_outputs, small_night
-
-
-@pytest.fixture(scope="module")
-def night(tmp_path_factory):
-    return small_night(tmp_path_factory)
+from lmcoinc.io.dataset import normalize, partition_file, scan
+from lmcoinc.io.output import DatasetPartition, output_names, write_subrun_files
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +40,8 @@ def test_layout(batch_out):
 
 
 @pytest.mark.parametrize("table", ["events", "feature", "profile"])
-def test_scan_equals_run_outputs(night, batch_out, tmp_path_factory, table):
-    reference = run_outputs(night, tmp_path_factory)
+def test_scan_equals_run_outputs(batch_out, run_outputs, table):
+    reference = run_outputs()
     lazy = lmcoinc.scan(batch_out, table=table)
     assert isinstance(lazy, pl.LazyFrame)
     frame = lazy.collect()
@@ -91,16 +86,16 @@ def test_profile_schema_is_night_wide(tmp_path):
     events = pl.DataFrame({"obs_id": [1], "intensity": pl.Series([1.5], dtype=pl.Float32)})
     assert normalize("events", events, [2, 3]).schema == {"obs_id": pl.Int64,
                                                            "intensity": pl.Float64}
-    write_partition(tmp_path, 1, 0, {"events": events, "feature": feature, "profile": one_tel},
-                    [2, 3])
-    write_partition(tmp_path, 1, 1, {"events": events, "feature": feature, "profile": both},
-                    [2, 3])
+    for subrun, profile in enumerate((one_tel, both)):
+        finals = output_names(Path(f"dl1_LST-1.Run00001.{subrun:04}.h5"), tmp_path / "run")
+        write_subrun_files(finals, {"events": events, "feature": feature, "profile": profile},
+                           dataset=DatasetPartition(tmp_path, 1, subrun, [2, 3]))
     profile = scan(tmp_path, "profile").sort("lst_subrun", "time_offset").collect()
     assert profile.columns == ["time_offset", "n_coincidence_tel12", "n_coincidence_tel13",
                                "lst_obs_id", "lst_subrun"]
     assert profile["n_coincidence_tel12"].to_list() == [None, None, 2]
     assert profile["n_coincidence_tel13"].to_list() == [1, 5, 4]
-    assert not list((tmp_path / ".lmcoinc" / "tmp").iterdir())  # no temporary file left
+    assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]  # no temporary file left
 
 
 def test_scan_errors(tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from lmcoinc.errors import EXIT_CODES
 from lmcoinc.io.lst import prepare_lst
 
-from .badinputs import CASES, WARNING_CASES, copy_good, make_good, run_cli
+from .badinputs import CASES, WARNING_CASES, copy_good, run_cli
 
 _OFFSET_LINE = re.compile(r"tel (\d+): average offset (-?[\d.]+) us, (\d+) coincident events")
 
@@ -33,11 +33,6 @@ def _left_in(directory) -> list[str]:
     if not directory.is_dir():
         return []
     return sorted(p.name for p in directory.rglob("*"))
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return make_good(tmp_path_factory.mktemp("good"))
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +150,7 @@ def test_time_diff_skips_invalid_dragon_time():
 
 
 def test_no_shower_event_is_an_error():
-    from lmcoinc.errors import InputError
+    from lmcoinc.errors import InvalidFileError
 
     raw = pl.DataFrame(
         {
@@ -164,6 +159,6 @@ def test_no_shower_event_is_an_error():
             "length": [1.0], "width": [1.0], "phi": [1.0], "psi": [1.0], "dragon_time": [1.7e9],
         }
     )
-    with pytest.raises(InputError, match="f.h5: no shower events"):
+    with pytest.raises(InvalidFileError, match="f.h5: no shower events"):
         prepare_lst(raw, 28.0, "dragon_time", "f.h5")
 

@@ -1,35 +1,42 @@
-"""Reading PyTables tables (blosc:zstd, fletcher32) into polars, with clear errors."""
+"""Reading PyTables tables (blosc:zstd, fletcher32) with h5py, safely and with clear errors.
+
+h5py with hdf5plugin decodes the blosc:zstd chunks that PyTables writes and
+checks their fletcher32 checksums. Unlike PyTables it never unpickles an
+attribute (PyTables stores Python objects in attributes as pickles and
+runs them when it reads them): no input file can make lmcoinc run code.
+Failures raise :class:`~lmcoinc.errors.InvalidFileError` naming the file.
+"""
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ..errors import LmcoincError
+from ..errors import InvalidFileError
 
 __all__ = [
+    "attributes",
     "describe_error",
-    "describe_read_error",
     "find_bad_chunk",
     "fletcher32",
     "open_hdf5",
     "read_table",
-    "structured_to_polars",
+    "table_fields",
+    "to_polars",
 ]
 
 _TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
 
 def describe_error(err: Exception) -> str:
-    """One line from an HDF5/PyTables error: the innermost message of its back trace."""
+    """One line from an HDF5 error: its innermost message."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
     for line in lines:
         low = line.lower()
@@ -38,16 +45,9 @@ def describe_error(err: Exception) -> str:
         match = _TRUNCATED.search(line)
         if match:
             return f"truncated file ({match[1]} of {match[2]} bytes)"
-    if lines and lines[0].startswith("HDF5 error back trace"):
-        # "File ..., in H5X" lines alternate with messages; the last message
-        # before the end of the trace is the innermost, most specific one.
-        end = next((i for i, line in enumerate(lines) if line.startswith("End of HDF5")),
-                   len(lines))
-        messages = [line for line in lines[1:end] if not line.startswith("File ")]
-        if messages:
-            return messages[-1][:160]
     first = lines[0] if lines else type(err).__name__
-    return first[:160]
+    inner = re.search(r"\(([^()]*)\)\s*$", first)  # h5py: "Can't read data (the reason)"
+    return (inner[1] if inner else first)[:160]
 
 
 def fletcher32(data: bytes) -> int:
@@ -80,181 +80,207 @@ def _checksum_ok(chunk: bytes) -> bool:
     return stored in (computed, swapped)
 
 
-def find_bad_chunk(node) -> tuple[int, int] | None:
+def find_bad_chunk(dataset: Any) -> tuple[int, int] | None:
     """Rows (first, last) of the first stored chunk of a 1-D table whose checksum fails.
 
     None if the table has no fletcher32 filter or all its checksums are right.
     """
-    if not node.filters.fletcher32 or node.chunkshape is None or len(node.chunkshape) != 1:
+    if not dataset.fletcher32 or dataset.chunks is None or len(dataset.chunks) != 1:
         return None
-    step = int(node.chunkshape[0])
+    step, n_rows = int(dataset.chunks[0]), int(dataset.shape[0])
+    dsid = dataset.id
     try:
-        for start in range(0, int(node.nrows), step):
-            if node.chunk_info((start,)).offset is None:  # not stored
-                continue
-            if not _checksum_ok(node.read_chunk((start,))):
-                return start, min(start + step, int(node.nrows)) - 1
+        for index in range(dsid.get_num_chunks()):
+            info = dsid.get_chunk_info(index)
+            _, chunk = dsid.read_direct_chunk(info.chunk_offset)
+            if not _checksum_ok(chunk):
+                start = int(info.chunk_offset[0])
+                return start, min(start + step, n_rows) - 1
     except Exception:  # noqa: BLE001 - no direct chunk access: no diagnosis
         return None
     return None
 
 
-class _NoClassUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        raise pickle.UnpicklingError(f"not unpickling {module}.{name}")
-
-
-class _AttributePickle:
-    """Stand-in for ``pickle`` in PyTables' attribute loading: no classes.
-
-    ctapipe stores enum columns with a pickled class in an attribute
-    (e.g. ``CTAFIELD_43_ENUM`` = ``ctapipe.containers.EventType``); PyTables
-    unpickles every attribute when a table is opened, which would import
-    ctapipe (~1.5 s) and run code from the file. Refused, PyTables keeps the
-    attribute's raw bytes, which is all a reader or a copy needs.
-    """
-
-    UnpicklingError = pickle.UnpicklingError
-
-    @staticmethod
-    def loads(data: bytes, **kwargs):
-        return _NoClassUnpickler(io.BytesIO(data), **kwargs).load()
-
-
 @contextmanager
-def _raw_attributes() -> Iterator[None]:
-    """Read attributes raw (no unpickling) and only when asked for.
+def open_hdf5(path: str | Path) -> Iterator[Any]:
+    """Open an HDF5 file read-only (an ``h5py.File``).
 
-    PyTables reads every attribute of a node when it opens it, "to allow
-    tab-completion"; ctapipe tables carry several per column, and opening
-    the ~60 tables of a subrun's files spent ~0.1 s there. Within this
-    context an attribute set lists the names at once and reads a value on
-    first access (PyTables' own ``__getattr__`` does that and caches it).
+    Raises
+    ------
+    InvalidFileError
+        If the file is missing, a directory, empty, unreadable, not HDF5 or
+        truncated.
     """
-    import tables.attributeset as attributeset
-
-    saved = attributeset.pickle, attributeset.AttributeSet.__init__
-    attributeset.pickle = _AttributePickle
-    attributeset.AttributeSet.__init__ = _lazy_attribute_set_init
-    try:
-        yield
-    finally:
-        attributeset.pickle, attributeset.AttributeSet.__init__ = saved
-
-
-def _lazy_attribute_set_init(self, node) -> None:
-    """``tables.attributeset.AttributeSet.__init__`` without reading the values."""
-    from tables.attributeset import SYS_ATTRS, SYS_ATTRS_PREFIXES
-    from tables.exceptions import ClosedNodeError
-
-    if not node._v_isopen:
-        raise ClosedNodeError("the node for attribute set is closed")
-    dict_ = self.__dict__
-    self._g_new(node)
-    dict_["_v__nodefile"] = node._v_file
-    dict_["_v__nodepath"] = node._v_pathname
-    dict_["_v_attrnames"] = self._g_list_attr(node)
-    dict_["_v_unimplemented"] = []
-    version = getattr(node._v_file, "format_version", "unknown")
-    dict_["_v__format_version"] = (
-        None if version == "unknown" else tuple(map(int, version.split(".")))
-    )
-    system, user = [], []
-    for name in self._v_attrnames:
-        # tables.attributeset.issysattrname, without its np.prod per name
-        is_sys = name in SYS_ATTRS or all(name.startswith(p) for p in SYS_ATTRS_PREFIXES)
-        (system if is_sys else user).append(name)
-    dict_["_v_attrnamessys"], dict_["_v_attrnamesuser"] = system, user
-
-
-@contextmanager
-def open_hdf5(path: str | Path, error: type[LmcoincError]) -> Iterator:
-    """Open an HDF5 file read-only with PyTables, mapping failures to ``error``."""
-    import tables
+    import h5py
+    import hdf5plugin  # noqa: F401 - registers the blosc/zstd filters
 
     path = Path(path)
     if not path.exists():
-        raise error(f"{path}: file not found")
+        raise InvalidFileError(path, "file not found")
     if path.is_dir():
-        raise error(f"{path}: is a directory, expected an HDF5 file")
+        raise InvalidFileError(path, "is a directory, expected an HDF5 file")
     if path.stat().st_size == 0:
-        raise error(f"{path}: empty file (0 bytes)")
+        raise InvalidFileError(path, "empty file (0 bytes)")
     if not os.access(path, os.R_OK):
-        raise error(f"{path}: permission denied")
+        raise InvalidFileError(path, "permission denied")
     try:
-        is_hdf5 = tables.is_hdf5_file(str(path))
+        is_hdf5 = h5py.is_hdf5(path)
     except Exception:  # noqa: BLE001 - unreadable header
         is_hdf5 = False
     if not is_hdf5:
-        raise error(f"{path}: not an HDF5 file")
+        raise InvalidFileError(path, "not an HDF5 file")
     try:
-        handle = tables.open_file(str(path), mode="r")
+        handle = h5py.File(path, "r")
     except Exception as err:  # noqa: BLE001 - truncated superblock etc.
         what = describe_error(err)
         if what.startswith("truncated file"):
-            raise error(f"{path}: {what}") from None
-        raise error(f"{path}: cannot open HDF5 file ({what})") from None
+            raise InvalidFileError(path, what) from None
+        raise InvalidFileError(path, f"cannot open HDF5 file ({what})") from None
     try:
-        with _raw_attributes():
-            yield handle
+        yield handle
     finally:
         handle.close()
 
 
-def structured_to_polars(array: np.ndarray, columns: Sequence[str] | None = None) -> pl.DataFrame:
-    """Columns of a structured array (1-D fields only unless listed) to a DataFrame."""
-    names = columns if columns is not None else array.dtype.names
-    data = {}
+def _table(handle: Any, key: str, what: str = "") -> Any:
+    """The dataset of a table, or an error naming the file."""
+    import h5py
+
+    path = handle.filename
+    try:
+        node = handle.get(key)
+    except Exception as err:  # noqa: BLE001 - corrupt metadata
+        raise InvalidFileError(
+            path, f"cannot read {key}: {describe_error(err)} (file corrupted)"
+        ) from None
+    hint = f" ({what})" if what else ""
+    if node is None:
+        raise InvalidFileError(path, f"no table {key}{hint}")
+    if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
+        raise InvalidFileError(path, f"{key} is not a table{hint}")
+    return node
+
+
+def table_fields(handle: Any, key: str, what: str = "") -> tuple[str, ...]:
+    """The column names of a table."""
+    return _table(handle, key, what).dtype.names
+
+
+def _bool_fields(dataset: Any) -> set[str]:
+    """Columns stored as PyTables booleans (8-bit bitfields, which h5py reads as uint8)."""
+    from h5py import h5t
+
+    tid = dataset.id.get_type()
+    out = set()
+    for i in range(tid.get_nmembers()):
+        member = tid.get_member_type(i)
+        if member.get_class() == h5t.ARRAY:
+            member = member.get_super()
+        if member.get_class() == h5t.BITFIELD and member.get_size() == 1:
+            out.add(tid.get_member_name(i).decode())
+    return out
+
+
+def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
+    """``dtype`` as PyTables reads it: native byte order marks, no h5py metadata, booleans."""
+    names = dtype.names
+    formats = []
     for name in names:
+        field = dtype[name]
+        base = np.dtype(np.bool_) if name in bools else np.dtype(field.base.str)
+        formats.append(np.dtype((base, field.shape)) if field.shape else base)
+    offsets = [dtype.fields[n][1] for n in names]
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": dtype.itemsize}
+    )
+
+
+def read_table(
+    handle: Any,
+    key: str,
+    *,
+    what: str = "",
+    columns: Sequence[str] | None = None,
+    rows: slice | np.ndarray | None = None,
+) -> np.ndarray:
+    """Read a table (or some of its columns or rows) as a structured array.
+
+    Parameters
+    ----------
+    handle : h5py.File
+        From :func:`open_hdf5`.
+    key : str
+        Node path of the table.
+    what : str
+        What the table should be, for the message when it is absent.
+    columns : sequence of str, optional
+        Only these columns.
+    rows : slice or numpy.ndarray, optional
+        Only these rows (a slice, or increasing row indices).
+
+    Raises
+    ------
+    InvalidFileError
+        If the table is absent or cannot be read (the chunk whose checksum
+        fails is named).
+    """
+    node = _table(handle, key, what)
+    try:
+        source = node.fields(list(columns)) if columns is not None else node
+        data = source[rows if rows is not None else slice(None)]
+    except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
+        raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
+    if columns is not None and len(columns) == 1:  # h5py returns the bare column
+        data = np.rec.fromarrays([data], names=list(columns)).view(np.ndarray)
+    return data.view(_plain_dtype(data.dtype, _bool_fields(node)))
+
+
+def describe_read_error(dataset: Any, err: Exception) -> str:
+    """One line on a failed read of a table: the chunk whose checksum fails, if any."""
+    bad = find_bad_chunk(dataset)
+    if bad is not None:
+        rows = f"rows {bad[0]}-{bad[1]}"
+        return f"fletcher32 checksum error in {dataset.name} {rows} (file corrupted)"
+    return f"cannot read {dataset.name}: {describe_error(err)} (file corrupted?)"
+
+
+def attributes(node: Any) -> dict[str, Any]:
+    """The user attributes of a node as PyTables gives them, without the pickled ones.
+
+    PyTables' own attributes (CLASS, TITLE, FIELD_*, ...) are left out;
+    UTF-8 strings become ``numpy.str_``. A value that PyTables would unpickle
+    (an ASCII string ending with ".") is dropped: neither run nor copied on.
+    """
+    from h5py import h5t
+
+    out = {}
+    for name in node.attrs:
+        if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
+            continue
+        value = node.attrs[name]
+        if isinstance(value, np.bytes_):
+            if node.attrs.get_id(name).get_type().get_cset() == h5t.CSET_UTF8:
+                value = np.str_(value.decode())
+            elif value.endswith(b".") and value not in (b"0", b"0."):
+                continue
+        out[name] = value
+    return out
+
+
+_PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",
+                   "PYTABLES_FORMAT_VERSION"}
+
+
+def to_polars(array: np.ndarray, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Columns of a structured array as a DataFrame.
+
+    Byte strings become String, multi-dimensional fields Array columns.
+    """
+    data = {}
+    for name in columns if columns is not None else array.dtype.names or ():
         col = array[name]
         if col.dtype.kind == "S":
             data[name] = pl.Series(name, col).cast(pl.String)
         else:
-            data[name] = np.ascontiguousarray(col)
+            data[name] = pl.Series(name, np.ascontiguousarray(col))
     return pl.DataFrame(data)
-
-
-def read_table(
-    handle, path: str | Path, key: str, error: type[LmcoincError], what: str
-) -> np.ndarray:
-    """Read a whole table as a structured array.
-
-    Parameters
-    ----------
-    handle : tables.File
-        Open file.
-    path : path
-        Its path, for messages.
-    key : str
-        Node path of the table.
-    error : type
-        Exception class raised on failure.
-    what : str
-        What the table should be, for the message when it is absent.
-    """
-    import tables
-
-    try:
-        node = handle.get_node(key) if key in handle else None
-    except Exception as err:  # noqa: BLE001 - corrupt metadata
-        raise error(f"{path}: cannot read {key}: {describe_error(err)} (file corrupted)") from None
-    hint = f" ({what})" if what else ""
-    if node is None:
-        raise error(f"{path}: no table {key}{hint}")
-    if not isinstance(node, tables.Table):
-        raise error(f"{path}: {key} is not a table{hint}")
-    try:
-        return node.read()
-    except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
-        raise error(f"{path}: {describe_read_error(node, err)}") from None
-
-
-def describe_read_error(node, err: Exception) -> str:
-    """One line on a failed read of a table: the chunk whose checksum fails, if any."""
-    bad = find_bad_chunk(node)
-    if bad is not None:
-        return (
-            f"fletcher32 checksum error in {node._v_pathname} rows {bad[0]}-{bad[1]} "
-            "(file corrupted)"
-        )
-    return f"cannot read {node._v_pathname}: {describe_error(err)} (file corrupted?)"

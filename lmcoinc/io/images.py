@@ -7,12 +7,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..errors import InputError, MagicInputError
-from .hdf5 import open_hdf5
+from ..errors import InvalidFileError
+from .hdf5 import attributes, open_hdf5, read_table
 from .lst import LST_IMAGES_KEY
 from .magic import MAGIC_IMAGES_KEY
 
 __all__ = ["copy_images", "select_rows"]
+
+#: The filters of lstchain's image tables.
+_FILTERS = {"complevel": 1, "complib": "blosc:zstd", "fletcher32": True, "bitshuffle": False}
 
 
 def select_rows(obs_id: np.ndarray, event_id: np.ndarray, keys: pl.DataFrame) -> np.ndarray:
@@ -25,22 +28,20 @@ def select_rows(obs_id: np.ndarray, event_id: np.ndarray, keys: pl.DataFrame) ->
     ].to_numpy()
 
 
-def _image_rows(path: Path, key: str, error, keys: pl.DataFrame, tel_id: int | None):
-    with open_hdf5(path, error) as handle:
+def _image_rows(
+    path: Path, key: str, keys: pl.DataFrame, tel_id: int | None
+) -> tuple[np.ndarray, dict]:
+    """The image rows of ``keys`` (of ``tel_id`` if given) in a file, and the table's attributes."""
+    with open_hdf5(path) as handle:
         if key not in handle:
-            raise error(f"{path}: no image table {key} (needed by save_images)")
-        node = handle.get_node(key)
-        try:
-            obs, evt = node.col("obs_id"), node.col("event_id")
-            mask_tel = node.col("tel_id") == tel_id if tel_id is not None else None
-            rows = select_rows(obs, evt, keys)
-            if mask_tel is not None:
-                rows = rows[mask_tel[rows]]
-            data = node.read_coordinates(rows)
-        except Exception as err:  # noqa: BLE001
-            raise error(f"{path}: cannot read {key}: {err}") from None
-        attrs = {n: node.attrs[n] for n in node.attrs._v_attrnamesuser}
-        return data, node.description, attrs
+            raise InvalidFileError(path, f"no image table {key} (needed by save_images)")
+        index_columns = ["obs_id", "event_id"] + (["tel_id"] if tel_id is not None else [])
+        ids = read_table(handle, key, columns=index_columns)
+        rows = select_rows(ids["obs_id"], ids["event_id"], keys)
+        if tel_id is not None:
+            rows = rows[ids["tel_id"][rows] == tel_id]
+        data = read_table(handle, key, rows=rows)
+        return data, attributes(handle[key])
 
 
 def copy_images(
@@ -54,29 +55,31 @@ def copy_images(
 
     Image rows are those whose (obs_id, event_id) is an image of a stereo
     event of that telescope, in input order; compressed like lstchain's.
+
+    Raises
+    ------
+    InvalidFileError
+        If an input has no image table or it cannot be read.
     """
     import tables
 
-    filters = tables.Filters(complevel=1, complib="blosc:zstd", fletcher32=True, bitshuffle=False)
-    plan = [("LST-1", [lst_file], LST_IMAGES_KEY, InputError, "lst")]
-    plan += [(name, magic_files, MAGIC_IMAGES_KEY, MagicInputError, "magic")
-             for name in ("MAGIC-I", "MAGIC-II")]
+    plan = [("LST-1", [lst_file], LST_IMAGES_KEY, "lst")]
+    plan += [(name, magic_files, MAGIC_IMAGES_KEY, "magic") for name in ("MAGIC-I", "MAGIC-II")]
     with tables.open_file(str(output_file), mode="a") as out:
-        for name, files, key, error, tag in plan:
+        for name, files, key, tag in plan:
             tel_id = tel_ids[name]
             keys = events.filter(pl.col("tel_id") == tel_id).select(
                 pl.col(f"obs_id_{tag}").alias("obs_id"), pl.col(f"event_id_{tag}").alias("event_id")
             )
-            chunks, description, attrs = [], None, {}
+            chunks, attrs = [], {}
             for path in files:
-                data, desc, file_attrs = _image_rows(
-                    path, key, error, keys, None if tag == "lst" else tel_id
-                )
+                data, file_attrs = _image_rows(path, key, keys, None if tag == "lst" else tel_id)
                 chunks.append(data)
-                description, attrs = description or desc, attrs or file_attrs
+                attrs = attrs or file_attrs
             table = out.create_table(
-                "/events/dl1", f"image_{tel_id}", description=description, filters=filters,
-                createparents=True, expectedrows=max(1, sum(len(c) for c in chunks)),
+                "/events/dl1", f"image_{tel_id}", description=chunks[0].dtype,
+                filters=tables.Filters(**_FILTERS), createparents=True,
+                expectedrows=max(1, sum(len(c) for c in chunks)),
             )
             for chunk in chunks:
                 table.append(chunk)

@@ -12,7 +12,7 @@ no NaN parameter, no repeated event id):
   a zero (e.g. a missing UCTS time) would stretch the time range of the
   offset search from 1970 to the subrun and corrupt the offset. If no event
   has a valid timestamp, or if it has no shower event at all, the file is
-  rejected (InputError, exit code 13).
+  rejected (InvalidFileError).
 * Time going backwards with respect to the event id: the events are kept
   (the profile and the pairing work on time-sorted copies, so the results
   stay those of the reference), with a warning giving the number of
@@ -35,8 +35,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..errors import InputError
-from .hdf5 import open_hdf5, read_table, structured_to_polars
+from ..errors import InvalidFileError
+from ..timestamps import seconds_to_ns
+from ..timing import StageTimer
+from .hdf5 import open_hdf5, read_table, to_polars
 
 __all__ = [
     "LST_IMAGES_KEY",
@@ -44,6 +46,7 @@ __all__ = [
     "OPTICS_KEY",
     "LSTData",
     "invalid_timestamps",
+    "load_lst",
     "prepare_lst",
     "read_lst",
 ]
@@ -98,25 +101,27 @@ def read_lst(path: str | Path, timestamp_column: str = "dragon_time") -> LSTData
 
     Raises
     ------
-    InputError
+    InvalidFileError
         If the file is missing, not HDF5, corrupt, or not an LST-1 DL1 file.
     """
     path = Path(path)
-    with open_hdf5(path, InputError) as handle:
-        table = read_table(handle, path, LST_PARAMETERS_KEY, InputError, "not an LST-1 DL1 file?")
-        optics = read_table(handle, path, OPTICS_KEY, InputError, "no optics description")
-    raw = structured_to_polars(table)
+    with open_hdf5(path) as handle:
+        table = read_table(handle, LST_PARAMETERS_KEY, what="not an LST-1 DL1 file?")
+        optics = read_table(handle, OPTICS_KEY, what="no optics description")
+    raw = to_polars(table)
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if timestamp_column not in raw.columns:
         missing.append(f"{timestamp_column} (the timestamp_type_lst of the config)")
     if missing:
-        raise InputError(f"{path}: {LST_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}")
+        raise InvalidFileError(
+            path, f"{LST_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
+        )
     if not raw.schema[timestamp_column].is_numeric():
-        raise InputError(
-            f"{path}: column {timestamp_column} is {raw.schema[timestamp_column]}, not a number"
+        raise InvalidFileError(
+            path, f"column {timestamp_column} is {raw.schema[timestamp_column]}, not a number"
         )
     if "equivalent_focal_length" not in (optics.dtype.names or ()) or len(optics) == 0:
-        raise InputError(f"{path}: {OPTICS_KEY} has no equivalent_focal_length")
+        raise InvalidFileError(path, f"{OPTICS_KEY} has no equivalent_focal_length")
     return LSTData(path, raw, float(optics["equivalent_focal_length"][0]))
 
 
@@ -132,7 +137,7 @@ def prepare_lst(
     raw: pl.DataFrame,
     focal_length_m: float,
     timestamp_column: str | None = None,
-    path: str | Path | None = None,
+    path: str | Path = "LST-1 file",
 ) -> pl.DataFrame:
     """Select and arrange LST events as magic-cta-pipe's loader does (SPEC step 1).
 
@@ -147,7 +152,7 @@ def prepare_lst(
 
     Raises
     ------
-    InputError
+    InvalidFileError
         If no event is left with a valid timestamp.
     """
     df = raw
@@ -177,22 +182,21 @@ def prepare_lst(
     ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
 
 
-def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path | None) -> pl.DataFrame:
+def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path) -> pl.DataFrame:
     """Drop events with an invalid timestamp, warn about time going backwards."""
-    where = f"{path}: " if path is not None else ""
     if df.height == 0:
-        raise InputError(f"{where}no shower events (event_type 32) with valid parameters")
+        raise InvalidFileError(path, "no shower events (event_type 32) with valid parameters")
     bad = df.select(invalid_timestamps(pl.col(column), df.schema[column])).to_series()
     n_bad = int(bad.sum())
     if n_bad:
         if n_bad == df.height:
-            raise InputError(
-                f"{where}all {n_bad} shower events have an invalid {column} "
+            raise InvalidFileError(
+                path, f"all {n_bad} shower events have an invalid {column} "
                 "(NaN, infinite, zero or negative)"
             )
         log.warning(
-            "%s%d of %d shower events have an invalid %s (NaN, infinite, zero or negative); "
-            "dropped", where, n_bad, df.height, column,
+            "%s: %d of %d shower events have an invalid %s (NaN, infinite, zero or negative); "
+            "dropped", path, n_bad, df.height, column,
         )
         df = df.filter(~bad)
     backward = int(
@@ -200,7 +204,30 @@ def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path | None) ->
     )
     if backward:
         log.warning(
-            "%s%s goes backwards at %d events (in event-id order); events kept (the pairing sorts "
-            "by time)", where, column, backward,
+            "%s: %s goes backwards at %d events (in event-id order); events kept (the pairing "
+            "sorts by time)", path, column, backward,
         )
     return df
+
+
+def load_lst(
+    path: str | Path, timestamp_column: str, timer: StageTimer | None = None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Read and prepare the events of an LST-1 file for the coincidence.
+
+    Returns
+    -------
+    (polars.DataFrame, numpy.ndarray)
+        The prepared events (:func:`prepare_lst`, with ``timestamp_column``
+        renamed "timestamp") and their timestamps in int64 ns.
+    """
+    timer = timer or StageTimer()
+    with timer.stage("read"):
+        data = read_lst(path, timestamp_column)
+    with timer.stage("prepare"):
+        lst = prepare_lst(data.raw, data.focal_length_m, timestamp_column, path)
+        lst = lst.rename({timestamp_column: "timestamp"})
+    with timer.stage("timestamps"):
+        # prepare_lst has dropped the invalid timestamps (this module's policy)
+        t_lst = seconds_to_ns(lst["timestamp"].to_numpy())
+    return lst, t_lst

@@ -6,10 +6,10 @@ MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
 
 * events with ``time_sec`` <= 0 or ``time_nanosec`` outside 0..999999999
   (or null) are dropped, with a warning giving their number and the file;
-  a file in which every event is so is rejected (MagicInputError, exit
-  code 14). They are dropped after the reference's removal of repeated
-  (obs_id, event_id, tel_id), so that the other rows are those of the
-  reference; such events could never be coincident anyway.
+  a file in which every event is so is rejected (InvalidFileError). They
+  are dropped after the reference's removal of repeated (obs_id, event_id,
+  tel_id), so that the other rows are those of the reference; such events
+  could never be coincident anyway.
 * time going backwards with respect to the event id (per telescope): the
   events are kept, with a warning giving the number of backward steps.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import MagicInputError
-from .hdf5 import open_hdf5, read_table, structured_to_polars
+from ..errors import InvalidFileError
+from .hdf5 import open_hdf5, read_table, to_polars
 
 __all__ = ["MAGIC_IMAGES_KEY", "MAGIC_PARAMETERS_KEY", "MagicData", "find_magic_files",
            "invalid_magic_times", "prepare_magic", "read_magic"]
@@ -57,12 +57,12 @@ def find_magic_files(directory: str | Path) -> list[Path]:
     """The ``dl1_*.h5`` files of a directory, in sorted name order."""
     directory = Path(directory)
     if not directory.exists():
-        raise MagicInputError(f"{directory}: MAGIC directory not found")
+        raise InvalidFileError(directory, "MAGIC directory not found")
     if not directory.is_dir():
-        raise MagicInputError(f"{directory}: not a directory")
+        raise InvalidFileError(directory, "not a directory")
     files = sorted(directory.glob("dl1_*.h5"), key=lambda p: str(p))
     if not files:
-        raise MagicInputError(f"{directory}: no MAGIC DL1 files (dl1_*.h5)")
+        raise InvalidFileError(directory, "no MAGIC DL1 files (dl1_*.h5)")
     return files
 
 
@@ -75,21 +75,21 @@ def read_magic(directory: str | Path) -> MagicData:
     files = find_magic_files(directory)
     frames, used, skipped = [], [], []
     for path in files:
-        with open_hdf5(path, MagicInputError) as handle:
+        with open_hdf5(path) as handle:
             if MAGIC_PARAMETERS_KEY not in handle:
                 log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
                 skipped.append(path)
                 continue
-            table = read_table(handle, path, MAGIC_PARAMETERS_KEY, MagicInputError, "")
-        frame = structured_to_polars(table)
+            table = read_table(handle, MAGIC_PARAMETERS_KEY)
+        frame = to_polars(table)
         missing = [c for c in _REQUIRED if c not in frame.columns]
         if missing:
-            raise MagicInputError(
-                f"{path}: {MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
+            raise InvalidFileError(
+                path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
             )
         _check_timestamps(frame, path)
         if frames and frame.columns != frames[0].columns:
-            raise MagicInputError(f"{path}: columns differ from those of {used[0]}")
+            raise InvalidFileError(path, f"columns differ from those of {used[0]}")
         frames.append(frame)
         used.append(path)
     raw = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
@@ -126,8 +126,8 @@ def _check_timestamps(frame: pl.DataFrame, path: Path) -> None:
     bad = invalid_magic_times(frame)
     n_bad = int(bad.sum())
     if n_bad and n_bad == frame.height:
-        raise MagicInputError(
-            f"{path}: all {n_bad} events have an invalid time (time_sec <= 0 or time_nanosec "
+        raise InvalidFileError(
+            path, f"all {n_bad} events have an invalid time (time_sec <= 0 or time_nanosec "
             "outside 0..999999999)"
         )
     if n_bad:

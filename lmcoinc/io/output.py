@@ -1,19 +1,14 @@
-"""Output: the HDF5 file read by magic-cta-pipe's next steps, and Parquet tables.
+"""Output of a subrun: the HDF5 file read by magic-cta-pipe's next steps, and Parquet.
 
-Everything of one subrun is written under temporary names in the output
-directory and renamed into place at the end, so that a failure or an
-interruption leaves no partial output and keeps an earlier complete one.
+Everything of one subrun (the HDF5 file, its three Parquet tables and, in a
+batch, its partition of the Parquet dataset) is written under temporary
+names and renamed into place together (:func:`lmcoinc.io.atomic.atomic_outputs`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +16,17 @@ import polars as pl
 
 from ..checks import check_output_dir
 from ..errors import OutputError
+from .atomic import atomic_outputs, is_write_error, write_error_text
+from .dataset import TABLES as DATASET_TABLES
+from .dataset import normalize, partition_file
 
 __all__ = [
     "TABLES",
-    "atomic_outputs",
+    "DatasetPartition",
     "output_names",
     "to_structured",
     "write_hdf5_tables",
-    "write_parquet_tables",
+    "write_subrun_files",
 ]
 
 #: HDF5 node of each output table.
@@ -39,12 +37,41 @@ TABLES = {
 }
 
 
+@dataclass(frozen=True)
+class DatasetPartition:
+    """A subrun's partition of the night's Parquet dataset (``lmcoinc batch``).
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The batch output directory (the dataset is under ``root/parquet``).
+    obs_id, subrun : int
+        The LST-1 run and subrun (the hive keys); ``obs_id`` None until known.
+    magic_tel_ids : sequence of int
+        The MAGIC telescopes of the config (a profile column each).
+    """
+
+    root: Path
+    obs_id: int | None
+    subrun: int
+    magic_tel_ids: Sequence[int]
+
+    def paths(self) -> dict[str, Path]:
+        """Table name → final path, keyed ``dataset:<table>``."""
+        if self.obs_id is None:
+            raise ValueError("the partition's obs_id is not known yet")
+        return {
+            f"dataset:{table}": partition_file(self.root, table, self.obs_id, self.subrun)
+            for table in DATASET_TABLES
+        }
+
+
 def output_names(lst_file: Path, output_dir: Path) -> dict[str, Path]:
     """Output paths: the reference's HDF5 name ("LST" → "MAGIC_LST") and Parquet."""
     name = Path(lst_file).name.replace("LST", "MAGIC_LST")
     stem = name[:-3] if name.endswith(".h5") else name
-    out = {"hdf5": output_dir / name}
-    out.update({table: output_dir / f"{stem}.{table}.parquet" for table in TABLES})
+    out = {"hdf5": Path(output_dir) / name}
+    out.update({table: Path(output_dir) / f"{stem}.{table}.parquet" for table in TABLES})
     return out
 
 
@@ -73,97 +100,16 @@ def write_hdf5_tables(path: Path, tables_: dict[str, pl.DataFrame]) -> None:
             handle.create_table(group, table, createparents=True, obj=to_structured(frame))
 
 
-def write_parquet_tables(paths: dict[str, Path], tables_: dict[str, pl.DataFrame]) -> None:
-    """Write each table to its Parquet file (zstd)."""
-    for name, frame in tables_.items():
-        frame.write_parquet(paths[name], compression="zstd", statistics=True)
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_parquet(path, compression="zstd", statistics=True)
 
 
-@contextmanager
-def atomic_outputs(finals: dict[str, Path]) -> Iterator[dict[str, Path]]:
-    """Yield temporary paths for ``finals``; rename them all into place on success.
-
-    On any exception (including KeyboardInterrupt) the temporary files are
-    removed and the final paths are left untouched.
-    """
-    check_output_dir(next(iter(finals.values())).parent, finals.values())
-    token = uuid.uuid4().hex[:8]
-    temps = {k: p.with_name(f".{p.name}.{token}.tmp") for k, p in finals.items()}
-    try:
-        yield temps
-        _commit(temps, finals)
-    except BaseException:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM at the OS level; they are delivered on exit."""
-    hold = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, hold)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _commit(temps: dict[str, Path], finals: dict[str, Path]) -> None:
-    """Rename the temporary files into place, all or none.
-
-    SIGINT and SIGTERM are held during the renames (an interrupt arriving
-    then takes effect once all outputs are complete); one that arrived
-    before stops the commit (:func:`lmcoinc.signals.raise_if_interrupted`).
-    If a rename fails, or an interrupt received just before still fires,
-    the renames done are undone: earlier outputs come back from hard-link
-    backups, new ones are removed.
-    """
-    from ..signals import raise_if_interrupted
-
-    with _signals_held():
-        backups: dict[str, Path] = {}
-        done: list[str] = []
-        try:
-            raise_if_interrupted()  # an interrupt that an extension module swallowed
-            for key, final in finals.items():
-                if os.path.lexists(final):
-                    backup = temps[key].with_suffix(".bak")
-                    try:
-                        os.link(final, backup)
-                    except OSError:  # no hard links on this file system
-                        shutil.copy2(final, backup)
-                    backups[key] = backup
-            for key, temp in temps.items():
-                os.replace(temp, finals[key])
-                done.append(key)
-        except BaseException as err:
-            for key in reversed(done):
-                if key in backups:
-                    os.replace(backups.pop(key), finals[key])
-                else:
-                    finals[key].unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise OutputError(
-                    f"{finals[next(iter(finals))].parent}: cannot rename the outputs into place "
-                    f"({err.strerror or err})"
-                ) from None
-            raise
-        finally:
-            for backup in backups.values():
-                backup.unlink(missing_ok=True)
-
-
-def write_outputs(
+def write_subrun_files(
     finals: dict[str, Path],
     tables_: dict[str, pl.DataFrame],
     extra: Callable[[Path], None] | None = None,
-) -> None:
+    dataset: DatasetPartition | None = None,
+) -> dict[str, Path]:
     """Write the HDF5 and Parquet outputs of one subrun atomically.
 
     Parameters
@@ -174,18 +120,39 @@ def write_outputs(
         "events", "feature" and "profile" frames.
     extra : callable, optional
         Called with the temporary HDF5 path to add content (subarray, images).
+    dataset : DatasetPartition, optional
+        Also write the tables, in the dataset's schema, to this partition.
+
+    Returns
+    -------
+    dict
+        Every file written: ``finals`` plus the dataset files.
+
+    Raises
+    ------
+    OutputError
+        If a file cannot be written (the cause named: "no space left on device").
     """
     from tables.exceptions import HDF5ExtError
 
+    check_output_dir(next(iter(finals.values())).parent, finals.values())
+    finals = dict(finals)
+    if dataset is not None:
+        finals.update(dataset.paths())
     with atomic_outputs(finals) as temps:
         try:
             write_hdf5_tables(temps["hdf5"], tables_)
             if extra is not None:
                 extra(temps["hdf5"])
-            write_parquet_tables(temps, tables_)
-        except (OSError, HDF5ExtError) as err:  # e.g. no space left on the device
-            from .hdf5 import describe_error
-
+            for table, frame in tables_.items():
+                _write_parquet(frame, temps[table])
+                if dataset is not None:
+                    normalized = normalize(table, frame, dataset.magic_tel_ids)
+                    _write_parquet(normalized, temps[f"dataset:{table}"])
+        except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
+            if not (is_write_error(err) or isinstance(err, HDF5ExtError)):
+                raise
             raise OutputError(
-                f"{finals['hdf5'].parent}: cannot write output ({describe_error(err)})"
+                f"{finals['hdf5'].parent}: cannot write output ({write_error_text(err)})"
             ) from None
+    return finals

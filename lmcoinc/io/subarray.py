@@ -1,65 +1,49 @@
-"""The output SubarrayDescription "LST-MAGIC-Array", written without importing ctapipe.
+"""The output SubarrayDescription "LST-MAGIC-Array", read and written without ctapipe.
 
 ctapipe's ``SubarrayDescription.to_hdf`` writes a layout table, an optics
 table and one geometry and readout table per camera type. The telescope
-descriptions come unchanged from the input files, so their tables are
-copied from there and only the layout (ids, new positions, indices) is
-written anew, in ctapipe's table format. The result reads back with
-``SubarrayDescription.from_hdf`` equal to what the reference writes (tested).
-Importing ctapipe costs ~1.5 s per process; it is used here only for LST
-files without a subarray (lstchain < 0.10).
+descriptions come unchanged from the input files, so their tables are read
+as stored (:class:`RawSubarray`, with h5py) and copied, and only the layout
+(ids, new positions, indices) is written anew, in ctapipe's table format.
+The result reads back with ``SubarrayDescription.from_hdf`` equal to what
+the reference writes (tested). LST-1 files of lstchain < 0.10 have no
+usable subarray: the default LST-1 description of ``ctapipe_io_lst`` is
+then taken from a file packaged with lmcoinc (``scripts/make_lst1_subarray.py``).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, LmcoincError, MagicInputError
-from .hdf5 import describe_error, describe_read_error, open_hdf5
+from ..errors import InvalidFileError
+from ..instrument import REFERENCE_ITRS, telescope_positions
+from .hdf5 import attributes, open_hdf5, read_table
 
 __all__ = [
-    "RELATIVE_POSITIONS",
+    "OUTPUT_SUBARRAY_NAME",
     "RawSubarray",
     "check_same_subarrays",
+    "default_lst_subarray",
+    "lst_subarray",
     "read_raw_subarray",
-    "telescope_positions",
     "write_subarray",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Telescope positions (m) in a common frame, as in magic-cta-pipe.
-RELATIVE_POSITIONS = {
-    "LST-1": [-70.930, -52.070, 43.00],
-    "LST-2": [-35.270, 66.140, 32.00],
-    "LST-3": [75.280, 50.490, 28.70],
-    "LST-4": [30.910, -64.540, 32.00],
-    "MAGIC-I": [-23.540, -191.750, 41.25],
-    "MAGIC-II": [-94.05, -143.770, 42.42],
-}
-
-#: magic-cta-pipe's REFERENCE_LOCATION (lon −17.890879°, lat 28.761579°, 2199 m) in ITRS (m).
-REFERENCE_ITRS = (5326851.018149303, -1719589.592870251, 3051820.7780909366)
-
 INSTRUMENT = "/configuration/instrument"
 LAYOUT = f"{INSTRUMENT}/subarray/layout"
 OPTICS = f"{INSTRUMENT}/telescope/optics"
 CAMERA = f"{INSTRUMENT}/telescope/camera"
-_NAME = "LST-MAGIC-Array"
-
-
-def telescope_positions(tel_ids: dict[str, int]) -> dict[int, np.ndarray]:
-    """Positions (m) of the telescopes in use relative to their mean, rounded to 1 cm."""
-    used = {name: tid for name, tid in tel_ids.items() if tid > 0}
-    mean = np.array([RELATIVE_POSITIONS[name] for name in used]).mean(axis=0)
-    return {
-        tid: np.round(np.asarray(RELATIVE_POSITIONS[name]) - mean, 2) for name, tid in used.items()
-    }
+#: Name of the output subarray.
+OUTPUT_SUBARRAY_NAME = "LST-MAGIC-Array"
+_DEFAULT_LST = "resources/lst1_subarray.h5"
 
 
 @dataclass
@@ -100,39 +84,64 @@ class RawSubarray:
 _COMPARED_ATTRS = ("name", "reference_itrs_x", "reference_itrs_y", "reference_itrs_z")
 
 
-def read_raw_subarray(
-    path: Path, error: type[LmcoincError], all_attrs: bool = True
-) -> RawSubarray | None:
-    """Read the subarray tables of a file; None if it has no layout table.
+def read_raw_subarray(path: str | Path, all_attrs: bool = True) -> RawSubarray | None:
+    """Read the subarray tables of a file; None if it has no (readable) layout table.
 
     ``all_attrs=False`` reads only the layout attributes that
     :meth:`RawSubarray.same_as` compares (enough for a comparison).
+
+    Raises
+    ------
+    InvalidFileError
+        If a subarray table cannot be read.
     """
-    with open_hdf5(path, error) as handle:
+    path = Path(path)
+    with open_hdf5(path) as handle:
         if LAYOUT not in handle:
             return None
-        tables_, attrs, node = {}, {}, None
-        try:
-            for node in handle.walk_nodes(INSTRUMENT, "Table"):
-                tables_[node._v_pathname] = node.read()
-                names = node.attrs._v_attrnamesuser
-                if not all_attrs:
-                    names = [a for a in names if a in _COMPARED_ATTRS]
-                attrs[node._v_pathname] = {a: node.attrs[a] for a in names}
-        except Exception as err:  # noqa: BLE001 - corrupt chunks
-            what = describe_read_error(node, err) if node is not None else describe_error(err)
-            raise error(f"{path}: subarray description: {what}") from None
+        tables_, attrs = {}, {}
+        for key, node in _datasets(handle[INSTRUMENT]):
+            try:
+                tables_[key] = read_table(handle, key)
+            except InvalidFileError as err:
+                raise InvalidFileError(path, f"subarray description: {err.problem}") from None
+            found = attributes(node)
+            if not all_attrs:
+                found = {k: v for k, v in found.items() if k in _COMPARED_ATTRS}
+            attrs[key] = found
     if OPTICS not in tables_:
-        raise error(f"{path}: subarray description without {OPTICS}")
-    return RawSubarray(Path(path), tables_, attrs)
+        raise InvalidFileError(path, f"subarray description without {OPTICS}")
+    return RawSubarray(path, tables_, attrs)
+
+
+def default_lst_subarray() -> RawSubarray:
+    """The default LST-1 description of ``ctapipe_io_lst``, packaged with lmcoinc."""
+    with resources.as_file(resources.files("lmcoinc").joinpath(_DEFAULT_LST)) as path:
+        found = read_raw_subarray(path)
+    if found is None:  # pragma: no cover - the packaged file has a layout
+        raise RuntimeError(f"{_DEFAULT_LST}: no subarray layout")
+    return found
+
+
+def lst_subarray(lst_file: str | Path) -> RawSubarray:
+    """The subarray of an LST-1 file, or the default LST-1 for files without a usable one.
+
+    lstchain < 0.10 wrote no subarray, or one in ctapipe's obsolete layout
+    version 1.0 (no camera and optics indices), which ctapipe no longer reads.
+    """
+    found = read_raw_subarray(lst_file)
+    if found is None or "camera_index" not in (found.tables[LAYOUT].dtype.names or ()):
+        log.warning("%s: no usable SubarrayDescription (lstchain < 0.10?); using the default "
+                    "LST-1", lst_file)
+        return default_lst_subarray()
+    return found
 
 
 def _stored_chunks(path: Path) -> tuple | None:
     """The subarray tables of a file as stored: shapes, dtypes, compressed chunks.
 
-    Read with h5py's direct chunk reads, without decompressing and without
-    PyTables' per-node overhead (~2 ms a file instead of ~11 ms). None when
-    h5py cannot read the file (then the caller decodes it with PyTables).
+    Read with h5py's direct chunk reads, without decompressing (~2 ms a
+    file). None when they cannot be read (then the caller decodes them).
     """
     import h5py
 
@@ -159,10 +168,11 @@ def _stored_chunks(path: Path) -> tuple | None:
 
 
 def _datasets(group) -> list:
+    """(full node path, dataset) of every dataset under a group."""
     import h5py
 
     found = []
-    group.visititems(lambda name, obj: found.append((name, obj))
+    group.visititems(lambda _, obj: found.append((obj.name, obj))
                      if isinstance(obj, h5py.Dataset) else None)
     return found
 
@@ -173,17 +183,22 @@ def check_same_subarrays(files: list[Path]) -> RawSubarray:
     Files whose subarray tables are stored byte for byte like the first
     file's are equal to it; any other is decoded and compared table by
     table (which also reports a corrupt or truncated file by name).
+
+    Raises
+    ------
+    InvalidFileError
+        If a subarray is missing, unreadable or differs from the first one.
     """
-    first = read_raw_subarray(files[0], MagicInputError)
+    first = read_raw_subarray(files[0])
     if first is None:
-        raise MagicInputError(f"{files[0]}: no subarray description")
+        raise InvalidFileError(files[0], "no subarray description")
     stored = _stored_chunks(files[0]) if len(files) > 1 else None
     for path in files[1:]:
         if stored is not None and _stored_chunks(path) == stored:
             continue
-        other = read_raw_subarray(path, MagicInputError, all_attrs=False)
+        other = read_raw_subarray(path, all_attrs=False)
         if other is None or not first.same_as(other):
-            raise MagicInputError(f"{path}: subarray differs from that of {files[0]}")
+            raise InvalidFileError(path, f"subarray differs from that of {files[0]}")
     return first
 
 
@@ -191,7 +206,10 @@ def _strings(values: list[bytes]) -> np.ndarray:
     return np.array(values, dtype=f"S{max(1, max(len(v) for v in values))}")
 
 
-def _table_attrs(kind: str, columns: list[str], units: dict[str, str], strings: dict[str, int]):
+def _table_attrs(
+    kind: str, columns: list[str], units: dict[str, str], strings: dict[str, int],
+    soft_version: str,
+) -> dict:
     attrs: dict = {}
     for i, name in enumerate(columns):
         if name in strings:
@@ -202,8 +220,8 @@ def _table_attrs(kind: str, columns: list[str], units: dict[str, str], strings: 
             attrs[f"CTAFIELD_{i}_UNIT"] = units[name]
     attrs.update(
         ORIGIN="ctapipe.instrument.SubarrayDescription",
-        SOFT_VER=version("ctapipe"),
-        SUBARRAY=_NAME,
+        SOFT_VER=soft_version,
+        SUBARRAY=OUTPUT_SUBARRAY_NAME,
         TAB_TYPE=kind,
     )
     return attrs
@@ -223,42 +241,30 @@ def _string_widths(data: np.ndarray) -> dict[str, int]:
     return {n: data.dtype[n].itemsize for n in data.dtype.names if data.dtype[n].kind == "S"}
 
 
-def write_subarray(
-    output_file: Path,
-    lst_file: Path,
-    magic_files: list[Path],
-    tel_ids: dict[str, int],
-) -> None:
-    """Write the "LST-MAGIC-Array" subarray of the telescopes in use.
+def _ctapipe_version(lst: RawSubarray) -> str:
+    """The installed ctapipe's version (what it would write), else the LST file's."""
+    try:
+        return version("ctapipe")
+    except PackageNotFoundError:
+        return str(lst.attrs[LAYOUT].get("SOFT_VER", "unknown"))
 
-    LST telescopes take their description from the LST file, MAGIC ones
-    from the (identical) subarrays of the MAGIC files; positions are those
-    of :func:`telescope_positions`.
-    """
-    import tables
 
-    lst = read_raw_subarray(lst_file, InputError)
-    if lst is None:
-        _write_with_ctapipe(output_file, lst_file, magic_files, tel_ids)
-        return
-    magic = check_same_subarrays(magic_files)
-    used = [(name, tid) for name, tid in tel_ids.items() if tid > 0]
+def _telescope_rows(lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]) -> list:
+    """(name, tel_id, source subarray, layout row) of each telescope in use."""
     rows = []
-    for name, tid in used:
+    for name, tid in tel_ids.items():
+        if tid <= 0:
+            continue
         source = lst if name.startswith("LST") else magic
         row = source.layout_row(tid)
         if row is None:
-            raise (InputError if source is lst else MagicInputError)(
-                f"{source.path}: subarray has no telescope {tid} ({name})"
-            )
+            raise InvalidFileError(source.path, f"subarray has no telescope {tid} ({name})")
         rows.append((name, tid, source, row))
-    # Unique cameras and optics, ordered by name as ctapipe does.
-    cameras = {row["camera_name"]: (src, int(row["camera_index"])) for _, _, src, row in rows}
-    optics = {row["optics_name"]: src.tables[OPTICS][int(row["optics_index"])]
-              for _, _, src, row in rows}
-    camera_names, optics_names = sorted(cameras), sorted(optics)
-    positions = telescope_positions(tel_ids)
+    return rows
 
+
+def _layout(rows: list, tel_ids: dict[str, int], camera_names: list, optics_names: list):
+    positions = telescope_positions(tel_ids)
     columns = {
         "tel_id": np.array([tid for _, tid, _, _ in rows], dtype=np.uint16),
         **{c: _strings([row[c] for *_, row in rows]) for c in ("name", "type")},
@@ -273,18 +279,45 @@ def write_subarray(
     layout = np.empty(len(rows), dtype=[(k, v.dtype) for k, v in columns.items()])
     for key, values in columns.items():
         layout[key] = values
+    return layout
+
+
+def write_subarray(
+    output_file: Path, lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]
+) -> None:
+    """Write the "LST-MAGIC-Array" subarray of the telescopes in use.
+
+    LST telescopes take their description from ``lst``, MAGIC ones from
+    ``magic``; positions are those of
+    :func:`lmcoinc.instrument.telescope_positions`.
+
+    Raises
+    ------
+    InvalidFileError
+        If a telescope in use is not described in its input subarray.
+    """
+    import tables
+
+    rows = _telescope_rows(lst, magic, tel_ids)
+    # Unique cameras and optics, ordered by name as ctapipe does.
+    cameras = {row["camera_name"]: (src, int(row["camera_index"])) for _, _, src, row in rows}
+    optics = {row["optics_name"]: src.tables[OPTICS][int(row["optics_index"])]
+              for _, _, src, row in rows}
+    camera_names, optics_names = sorted(cameras), sorted(optics)
+    layout = _layout(rows, tel_ids, camera_names, optics_names)
     optics_table = np.array([optics[n] for n in optics_names])
     optics_table = optics_table.astype(
         [(n, f"S{max(len(v) for v in optics_table[n])}" if optics_table.dtype[n].kind == "S"
           else optics_table.dtype[n]) for n in optics_table.dtype.names]
     )
+    soft_version = _ctapipe_version(lst)
     layout_attrs = _table_attrs(
         "subarray", list(layout.dtype.names), {c: "m" for c in ("pos_x", "pos_y", "pos_z")},
-        _string_widths(layout),
+        _string_widths(layout), soft_version,
     )
     layout_attrs.update(
         TAB_VER=lst.attrs[LAYOUT].get("TAB_VER", "2.0"),
-        name=_NAME,
+        name=OUTPUT_SUBARRAY_NAME,
         reference_itrs_x=np.float64(REFERENCE_ITRS[0]),
         reference_itrs_y=np.float64(REFERENCE_ITRS[1]),
         reference_itrs_z=np.float64(REFERENCE_ITRS[2]),
@@ -293,7 +326,7 @@ def write_subarray(
     optics_attrs = _table_attrs(
         "optics", list(optics_table.dtype.names),
         _units(source_optics, optics_table.dtype.names),
-        _string_widths(optics_table),
+        _string_widths(optics_table), soft_version,
     )
     optics_attrs["TAB_VER"] = source_optics.get("TAB_VER", "4.0")
     with tables.open_file(str(output_file), mode="a") as out:
@@ -313,28 +346,3 @@ def _units(attrs: dict, columns: tuple[str, ...]) -> dict[str, str]:
         for i, name in enumerate(columns)
         if f"CTAFIELD_{i}_UNIT" in attrs
     }
-
-
-def _write_with_ctapipe(
-    output_file: Path, lst_file: Path, magic_files: list[Path], tel_ids: dict[str, int]
-) -> None:
-    """Fallback for LST files without a subarray: ctapipe and the default LST-1."""
-    from astropy import units as u
-    from astropy.coordinates import EarthLocation
-    from ctapipe.instrument import SubarrayDescription
-    from ctapipe_io_lst import REFERENCE_LOCATION, LSTEventSource
-
-    log.warning("%s: no SubarrayDescription (lstchain < 0.10?); using the default LST-1",
-                lst_file)
-    subarray_lst = LSTEventSource.create_subarray(tel_id=1, reference_location=REFERENCE_LOCATION)
-    subarray_magic = SubarrayDescription.from_hdf(magic_files[0])
-    descriptions = {}
-    for name, tid in tel_ids.items():
-        if tid > 0:
-            source = subarray_lst if name.startswith("LST") else subarray_magic
-            if tid not in source.tel:
-                raise InputError(f"{lst_file}: no description of telescope {tid} ({name})")
-            descriptions[tid] = source.tel[tid]
-    positions = {tid: list(pos) * u.m for tid, pos in telescope_positions(tel_ids).items()}
-    location = EarthLocation(lon=-17.890879 * u.deg, lat=28.761579 * u.deg, height=2199 * u.m)
-    SubarrayDescription(_NAME, positions, descriptions, location).to_hdf(output_file)

@@ -19,22 +19,18 @@ columns as Int64, floating-point ones as Float64, and the profile with a
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from .errors import OutputError
-
 __all__ = [
     "PARTITION_KEYS",
     "TABLES",
+    "dataset_dir",
     "normalize",
     "partition_file",
     "scan",
-    "write_partition",
 ]
 
 #: Tables of the dataset.
@@ -70,7 +66,7 @@ def normalize(table: str, frame: pl.DataFrame, magic_tel_ids: Sequence[int]) -> 
     table : str
         "events", "feature" or "profile".
     frame : polars.DataFrame
-        The table of one subrun, as :func:`lmcoinc.pipeline.coincidence` gives it.
+        The table of one subrun, as :func:`lmcoinc.coincidence.coincidence` gives it.
     magic_tel_ids : sequence of int
         The MAGIC telescope ids of the config (their profile columns are
         always present).
@@ -103,51 +99,6 @@ def _cast(frame: pl.DataFrame, name: str) -> pl.Expr:
     if dtype.is_float():
         return pl.col(name).cast(pl.Float64)
     return pl.col(name)
-
-
-def write_partition(
-    output_dir: str | Path,
-    obs_id: int,
-    subrun: int,
-    tables: dict[str, pl.DataFrame],
-    magic_tel_ids: Sequence[int],
-    temp_dir: str | Path | None = None,
-) -> dict[str, Path]:
-    """Write the three tables of one subrun to the dataset, each file atomically.
-
-    Each file is written under a temporary name in ``temp_dir`` (default
-    ``OUT/.lmcoinc/tmp``, on the same file system) and renamed into place,
-    so a reader never sees a partial file.
-
-    Returns
-    -------
-    dict
-        Table name → written path.
-
-    Raises
-    ------
-    OutputError
-        If a file cannot be written.
-    """
-    output_dir = Path(output_dir)
-    temp_dir = Path(temp_dir) if temp_dir is not None else output_dir / ".lmcoinc" / "tmp"
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for table in TABLES:
-        final = partition_file(output_dir, table, obs_id, subrun)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_dir / f"{table}-{obs_id}-{subrun}-{uuid.uuid4().hex[:8]}.parquet"
-        try:
-            normalize(table, tables[table], magic_tel_ids).write_parquet(
-                temp, compression="zstd", statistics=True
-            )
-            os.replace(temp, final)
-        except OSError as err:
-            raise OutputError(f"{final}: cannot write ({err.strerror or err})") from None
-        finally:
-            temp.unlink(missing_ok=True)
-        written[table] = final
-    return written
 
 
 def scan(output_dir: str | Path, table: str = "events") -> pl.LazyFrame:

@@ -1,0 +1,184 @@
+"""Night-scale batch: every LST-1 subrun of a directory with one MAGIC directory.
+
+``lmcoinc batch`` runs, for each LST-1 subrun file, what ``lmcoinc run -l
+FILE -m MAGIC_DIR`` computes (:func:`lmcoinc.subrun.process_subrun`), with
+identical output files, but reads the MAGIC directory once into a cache
+(:mod:`.cache`), runs the subruns as tasks (:mod:`.task`) in this process,
+worker processes or on Dask (:mod:`.executors`), skips the subruns an earlier
+batch completed (:mod:`.records`) and writes a summary (:mod:`.summary`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..checks import check_output_dir
+from ..config import CoincidenceConfig, load_config
+from ..errors import EXIT_SUBRUNS_FAILED, MagicInputError, OutputError, input_roles
+from ..io.magic import find_magic_files
+from .cache import build_magic_cache
+from .discovery import LST_GLOB, find_lst_files, subrun_ids
+from .executors import execute
+from .records import STATE_DIR, file_stat, fingerprint
+from .summary import STATUSES, magic_tel_ids, summary_frame, write_summary
+from .task import SubrunTask, previous_row
+
+__all__ = [
+    "LST_GLOB",
+    "STATUSES",
+    "BatchReporter",
+    "BatchResult",
+    "find_lst_files",
+    "run_batch",
+    "subrun_ids",
+]
+
+
+@dataclass
+class BatchResult:
+    """Outcome of :func:`run_batch`.
+
+    Attributes
+    ----------
+    summary : polars.DataFrame
+        One row per LST subrun, in file order (see :func:`.summary.summary_schema`).
+    summary_path : pathlib.Path
+        ``OUT/summary.parquet``.
+    exit_code : int
+        0 when no subrun failed, :data:`lmcoinc.errors.EXIT_SUBRUNS_FAILED` otherwise.
+    seconds : float
+        Wall time of the batch.
+    """
+
+    summary: pl.DataFrame
+    summary_path: Path
+    exit_code: int
+    seconds: float
+
+
+@dataclass
+class BatchReporter:
+    """What a batch tells its caller while it runs (the CLI shows a progress bar).
+
+    Attributes
+    ----------
+    start : callable
+        Called once before the tasks run, with (subruns in all, subruns to
+        process, MAGIC files).
+    done : callable
+        Called with the summary row of each task as it finishes.
+    """
+
+    start: Callable[[int, int, int], None] = lambda total, pending, n_magic: None
+    done: Callable[[dict[str, Any]], None] = lambda row: None
+
+
+def _tasks(lst_files: list[Path], magic_stats: list, output_dir: Path,
+           config: CoincidenceConfig) -> list[SubrunTask]:
+    tasks = []
+    for index, path in enumerate(lst_files):
+        obs_id, subrun = subrun_ids(path)
+        tasks.append(SubrunTask(
+            index=index, lst_file=path, obs_id=obs_id, subrun=subrun, output_dir=output_dir,
+            config=config, fingerprint=fingerprint(config, path, magic_stats),
+        ))
+    return tasks
+
+
+def _prepare_output(output_dir: Path) -> None:
+    check_output_dir(output_dir)
+    try:
+        (output_dir / STATE_DIR / "cache").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{output_dir}: cannot create {STATE_DIR} ({err.strerror})") from None
+
+
+def run_batch(
+    lst_dir: str | Path,
+    magic_dir: str | Path,
+    output_dir: str | Path,
+    config: CoincidenceConfig | None = None,
+    *,
+    jobs: int = 1,
+    dask_scheduler: str | None = None,
+    overwrite: bool = False,
+    reporter: BatchReporter | None = None,
+) -> BatchResult:
+    """Run the coincidence of every LST-1 subrun of ``lst_dir`` with ``magic_dir``.
+
+    Parameters
+    ----------
+    lst_dir : str or pathlib.Path
+        Directory of the LST-1 subrun files (``dl1_LST-1*.h5``).
+    magic_dir : str or pathlib.Path
+        Directory of the MAGIC ``dl1_*.h5`` files (the whole night or run).
+    output_dir : str or pathlib.Path
+        Where the per-subrun outputs of ``lmcoinc run``, the Parquet dataset
+        (``parquet/``) and ``summary.parquet`` are written.
+    config : CoincidenceConfig, optional
+        Settings (default: the built-in config).
+    jobs : int
+        Number of worker processes; 1 runs in this process.
+    dask_scheduler : str, optional
+        Address of a Dask distributed scheduler to run the tasks on instead;
+        the workers must see ``output_dir`` (shared file system).
+    overwrite : bool
+        Recompute subruns whose outputs are complete.
+    reporter : BatchReporter, optional
+        Told when the tasks start and as each finishes.
+
+    Returns
+    -------
+    BatchResult
+        The summary (also written to ``OUT/summary.parquet``) and exit code.
+
+    Raises
+    ------
+    LmcoincError
+        When nothing can be done: no LST file, an invalid MAGIC directory
+        (missing, no events, differing subarrays), an unwritable output
+        directory, or an unusable Dask scheduler.
+    """
+    started = time.perf_counter()
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    config = config if config is not None else load_config(None)
+    reporter = reporter or BatchReporter()
+    lst_dir, magic_dir, output_dir = Path(lst_dir), Path(magic_dir), Path(output_dir)
+    lst_files = find_lst_files(lst_dir)
+    with input_roles({magic_dir: MagicInputError}):
+        magic_stats = [file_stat(p) for p in find_magic_files(magic_dir)]
+    _prepare_output(output_dir)
+    tasks = _tasks(lst_files, magic_stats, output_dir, config)
+    rows = {t.index: row for t in tasks if not overwrite and (row := previous_row(t)) is not None}
+    pending = [t for t in tasks if t.index not in rows]
+    if pending:
+        reporter.start(len(tasks), len(pending), len(magic_stats))
+        cache_path = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}.parquet"
+        try:
+            with input_roles({magic_dir: MagicInputError}):
+                cache = build_magic_cache(magic_dir, cache_path, config)
+            pending = [replace(t, magic=cache) for t in pending]
+            index = {t.lst_file.name: t.index for t in pending}
+
+            def done(row: dict[str, Any]) -> None:
+                rows[index[row["lst_file"]]] = row
+                reporter.done(row)
+
+            execute(pending, jobs, dask_scheduler, done)
+        finally:
+            cache_path.unlink(missing_ok=True)
+    summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
+    summary_path = output_dir / "summary.parquet"
+    write_summary(summary, summary_path)
+    failed = summary.filter(pl.col("status") == "failed").height
+    return BatchResult(summary, summary_path, EXIT_SUBRUNS_FAILED if failed else 0,
+                       time.perf_counter() - started)
+

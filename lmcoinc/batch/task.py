@@ -1,0 +1,149 @@
+"""One task of a batch: the coincidence of one LST-1 subrun, as a summary row.
+
+:func:`run_task` runs in the batch process, a worker process or on a Dask
+worker; it calls :func:`lmcoinc.subrun.process_subrun` (what ``lmcoinc run``
+does) with the batch's MAGIC cache and the subrun's dataset partition, and
+never raises an ``Exception``: a failing subrun becomes a ``failed`` row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import CoincidenceConfig
+from ..errors import LmcoincError, NoCoincidenceError, OutputError, exit_code, one_line
+from ..io.dataset import TABLES as DATASET_TABLES
+from ..io.dataset import partition_file
+from ..io.output import DatasetPartition, output_names
+from ..subrun import SubrunReport, process_subrun
+from .cache import MagicCache
+from .records import read_record, record_path, write_record
+from .summary import magic_tel_ids, max_rss_mb, summary_schema
+
+__all__ = ["SubrunTask", "empty_row", "failed_row", "previous_row", "run_task"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SubrunTask:
+    """Everything a worker needs to process one LST-1 subrun.
+
+    Attributes
+    ----------
+    index : int
+        Position of the file in the sorted LST file list.
+    lst_file : pathlib.Path
+        The LST-1 subrun file.
+    obs_id, subrun : int or None
+        From the file name (``Run03265.0040``); None when the name has no such
+        part (then the table's obs_id and ``index`` are used).
+    output_dir : pathlib.Path
+        The batch output directory.
+    config : CoincidenceConfig
+        Settings.
+    fingerprint : str
+        Digest of the inputs and config, stored in the subrun's record.
+    magic : MagicCache or None
+        The MAGIC events (set once the cache is built).
+    """
+
+    index: int
+    lst_file: Path
+    obs_id: int | None
+    subrun: int | None
+    output_dir: Path
+    config: CoincidenceConfig
+    fingerprint: str
+    magic: MagicCache | None = None
+
+    @property
+    def record(self) -> Path:
+        """The subrun's resume record."""
+        name = output_names(self.lst_file, self.output_dir)["hdf5"].name
+        return record_path(self.output_dir, name)
+
+    def outputs(self, row: dict[str, Any]) -> list[Path]:
+        """The files a complete subrun of summary row ``row`` has."""
+        paths = list(output_names(self.lst_file, self.output_dir).values())
+        return paths + [partition_file(self.output_dir, table, row["obs_id"], row["subrun"])
+                        for table in DATASET_TABLES]
+
+
+def empty_row(task: SubrunTask) -> dict[str, Any]:
+    """A summary row with the task's identity and nothing else."""
+    row = dict.fromkeys(summary_schema(magic_tel_ids(task.config)))
+    row.update(lst_file=task.lst_file.name, obs_id=task.obs_id,
+               subrun=task.subrun if task.subrun is not None else task.index)
+    return row
+
+
+def failed_row(task: SubrunTask, message: str) -> dict[str, Any]:
+    """The row of a task that did not report (e.g. its worker died)."""
+    row = empty_row(task)
+    row.update(status="failed", exit_code=1, error=one_line(message))
+    return row
+
+
+def previous_row(task: SubrunTask) -> dict[str, Any] | None:
+    """The summary row of a complete earlier run of this subrun (status ``skipped``), or None."""
+    found = read_record(task.record, task.fingerprint, task.outputs)
+    if found is None:
+        return None
+    row = empty_row(task)
+    row.update({k: v for k, v in found.items() if k in row})
+    row.update(status="skipped", seconds=0.0, max_rss_mb=None)
+    return row
+
+
+def _fill(row: dict[str, Any], report: SubrunReport) -> None:
+    """Put what a subrun found, as far as it came, in its summary row."""
+    row["n_lst_events"] = report.n_lst_events
+    if row["obs_id"] is None:
+        row["obs_id"] = report.obs_id
+    if report.result is None:
+        return
+    for tel_id, found in report.result.telescopes.items():
+        n_pairs, n_magic = len(found.idx_lst), len(found.candidates)
+        row[f"offset_us_tel{tel_id}"] = found.average_offset_ns / 1000
+        row[f"n_coincidence_tel{tel_id}"] = n_pairs
+        row[f"n_events_magic_tel{tel_id}"] = n_magic
+        row[f"fraction_tel{tel_id}"] = n_pairs / n_magic if n_magic else None
+
+
+def run_task(task: SubrunTask) -> dict[str, Any]:
+    """Coincidence of one LST-1 subrun; its summary row. Never raises an ``Exception``."""
+    start = time.perf_counter()
+    row = empty_row(task)
+    report = SubrunReport()
+    try:
+        if task.magic is None:
+            raise RuntimeError("the task has no MAGIC events")
+        dataset = DatasetPartition(task.output_dir, task.obs_id, row["subrun"],
+                                   magic_tel_ids(task.config))
+        process_subrun(task.lst_file, task.magic, task.output_dir, task.config,
+                       dataset=dataset, report=report)
+        row.update(status="ok", exit_code=0)
+    except NoCoincidenceError as err:
+        row.update(status="no_coincidence", exit_code=exit_code(err), error=one_line(err))
+    except LmcoincError as err:
+        row.update(status="failed", exit_code=exit_code(err), error=one_line(err))
+    except Exception as err:  # noqa: BLE001 - one subrun must not stop the night
+        log.debug("subrun %s failed", task.lst_file, exc_info=True)
+        row.update(status="failed", exit_code=1,
+                   error=one_line(f"internal error: {type(err).__name__}: {err}"))
+    _fill(row, report)
+    if row["status"] != "failed":
+        try:
+            write_record(task.record, task.fingerprint, {**row, "seconds": None,
+                                                          "max_rss_mb": None})
+        except OutputError as err:
+            row.update(status="failed", exit_code=exit_code(err),
+                       error=one_line(f"cannot write the record of the subrun: {err}"))
+    row["seconds"] = time.perf_counter() - start
+    row["max_rss_mb"] = max_rss_mb()
+    return row

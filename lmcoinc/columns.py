@@ -1,0 +1,33 @@
+"""The parameters kept in the stereo table: those common to LST-1 and MAGIC (SPEC step 4)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["LST_INDEX", "MAGIC_INDEX", "not_common_parameters", "select_common"]
+
+#: Index columns of the prepared LST-1 and MAGIC events, never dropped.
+LST_INDEX = ("obs_id_lst", "event_id_lst", "tel_id")
+MAGIC_INDEX = ("obs_id_magic", "event_id_magic", "tel_id")
+
+
+def not_common_parameters(lst_parameters: list[str], magic_parameters: list[str]) -> set[str]:
+    """Parameters that are not common to LST and MAGIC (the reference's rule).
+
+    ``lst_parameters`` has the LST timestamp already renamed to "timestamp";
+    MAGIC's ``time_sec`` and ``time_nanosec`` stand for it and are kept.
+    """
+    params_lst = set(lst_parameters) ^ {"timestamp"}
+    params_magic = set(magic_parameters) ^ {"time_sec", "time_nanosec"}
+    return params_lst ^ params_magic
+
+
+def select_common(lst: pl.DataFrame, magic: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Drop the parameters that are not common to LST and MAGIC (index columns kept)."""
+    lst_parameters = [c for c in lst.columns if c not in LST_INDEX]
+    magic_parameters = [c for c in magic.columns if c not in MAGIC_INDEX]
+    drop = not_common_parameters(lst_parameters, magic_parameters)
+    return (
+        lst.drop([c for c in lst_parameters if c in drop]),
+        magic.drop([c for c in magic_parameters if c in drop]),
+    )

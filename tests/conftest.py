@@ -1,0 +1,49 @@
+"""Session fixtures: simulated inputs in the real formats, made once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lmcoinc.config import load_config
+from lmcoinc.errors import NoCoincidenceError
+from lmcoinc.simulate_night import simulate_night
+from lmcoinc.sources import MagicDirectory
+from lmcoinc.subrun import process_subrun
+
+from .badinputs import make_good
+
+
+@pytest.fixture(scope="session")
+def night(tmp_path_factory: pytest.TempPathFactory):
+    """Three consecutive 2 s LST-1 subruns of run 3265 and the MAGIC run covering them."""
+    return simulate_night(tmp_path_factory.mktemp("night"), n_subruns=3, subrun_s=2.0, seed=5)
+
+
+@pytest.fixture(scope="session")
+def run_outputs(night, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``run_outputs(key="default", config_file=None)``: a directory with the outputs of
+    ``lmcoinc run`` on each subrun of :func:`night` (made once per key)."""
+    made: dict[str, Path] = {}
+
+    def get(key: str = "default", config_file: Path | None = None) -> Path:
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"run-{key}")
+            config = load_config(config_file)
+            for lst_file in night.lst_files:
+                try:
+                    process_subrun(lst_file, MagicDirectory(night.magic_dir), out, config)
+                except NoCoincidenceError:
+                    pass
+            made[key] = out
+        return made[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short good input: ``lst/`` with one LST-1 file and ``magic/`` (see badinputs)."""
+    return make_good(tmp_path_factory.mktemp("good"))
