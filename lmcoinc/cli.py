@@ -46,6 +46,8 @@ def _setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # PyTables' numexpr announces its thread count at INFO level: not lmcoinc's news
+    logging.getLogger("numexpr").setLevel(logging.WARNING)
 
 
 def _fail(err: BaseException) -> typer.Exit:

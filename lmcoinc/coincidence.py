@@ -9,7 +9,7 @@ Neither reads nor writes files.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -132,16 +132,40 @@ def coincide_telescope(
 
 @dataclass
 class CoincidenceResult:
-    """Output tables of the coincidence of a subrun and the per-telescope results."""
+    """Output tables of the coincidence of a subrun and the per-telescope results.
+
+    Attributes
+    ----------
+    events, feature, profile : polars.DataFrame
+        The reference's three tables.
+    telescopes : dict
+        MAGIC tel_id → its :class:`TelescopeCoincidence`.
+    feature_extra : dict
+        Columns beyond the reference's, one value per ``feature`` row: in the
+        feature Parquet table only (the HDF5 table stays the reference's).
+    extra_tables : dict
+        Further tables by name (HDF5 ``/coincidence/<name>``, Parquet
+        ``<stem>.<name>.parquet``).
+    """
 
     events: pl.DataFrame
     feature: pl.DataFrame
     profile: pl.DataFrame
     telescopes: dict[int, TelescopeCoincidence]
+    feature_extra: dict[str, list] = field(default_factory=dict)
+    extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
-    def tables(self) -> dict[str, pl.DataFrame]:
-        """The three output tables by name."""
-        return {"events": self.events, "feature": self.feature, "profile": self.profile}
+    def hdf5_tables(self) -> dict[str, pl.DataFrame]:
+        """The tables of the HDF5 output by name."""
+        tables = {"events": self.events, "feature": self.feature, "profile": self.profile}
+        return {**tables, **self.extra_tables}
+
+    def parquet_tables(self) -> dict[str, pl.DataFrame]:
+        """The tables of the Parquet outputs by name (the feature with its extra columns)."""
+        feature = self.feature.with_columns(
+            pl.Series(name, values) for name, values in self.feature_extra.items()
+        )
+        return {**self.hdf5_tables(), "feature": feature}
 
 
 def _mean(values: np.ndarray) -> float:

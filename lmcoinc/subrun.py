@@ -144,7 +144,9 @@ def write_result(
             with timer.stage("images"):
                 copy_images(path, result.events, lst_file, magic.files(), config.tel_ids)
 
+    tables = result.parquet_tables()
     with timer.stage("write"):
         return write_subrun_files(
-            output_names(lst_file, output_dir), result.tables(), extra, dataset
+            output_names(lst_file, output_dir, list(tables)), result.hdf5_tables(), extra,
+            dataset, parquet_tables=tables,
         )

@@ -161,20 +161,7 @@ def run_batch(
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), len(magic_stats))
-        cache_path = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}.parquet"
-        try:
-            with input_roles({magic_dir: MagicInputError}):
-                cache = build_magic_cache(magic_dir, cache_path, config)
-            pending = [replace(t, magic=cache) for t in pending]
-            index = {t.lst_file.name: t.index for t in pending}
-
-            def done(row: dict[str, Any]) -> None:
-                rows[index[row["lst_file"]]] = row
-                reporter.done(row)
-
-            execute(pending, jobs, dask_scheduler, done)
-        finally:
-            cache_path.unlink(missing_ok=True)
+        _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter)
     summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
     summary_path = output_dir / "summary.parquet"
     write_summary(summary, summary_path)
@@ -182,3 +169,28 @@ def run_batch(
     return BatchResult(summary, summary_path, EXIT_SUBRUNS_FAILED if failed else 0,
                        time.perf_counter() - started)
 
+
+def _run_pending(
+    pending: list[SubrunTask],
+    magic_dir: Path,
+    config: CoincidenceConfig,
+    jobs: int,
+    dask_scheduler: str | None,
+    rows: dict[int, dict[str, Any]],
+    reporter: BatchReporter,
+) -> None:
+    """Build the MAGIC cache, run the tasks, put their rows in ``rows``; remove the cache."""
+    output_dir = pending[0].output_dir
+    cache_path = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}.parquet"
+    index = {t.lst_file.name: t.index for t in pending}
+
+    def done(row: dict[str, Any]) -> None:
+        rows[index[row["lst_file"]]] = row
+        reporter.done(row)
+
+    try:
+        with input_roles({magic_dir: MagicInputError}):
+            cache = build_magic_cache(magic_dir, cache_path, config)
+        execute([replace(t, magic=cache) for t in pending], jobs, dask_scheduler, done)
+    finally:
+        cache_path.unlink(missing_ok=True)

@@ -23,18 +23,24 @@ from .dataset import normalize, partition_file
 __all__ = [
     "TABLES",
     "DatasetPartition",
+    "hdf5_node",
     "output_names",
     "to_structured",
     "write_hdf5_tables",
     "write_subrun_files",
 ]
 
-#: HDF5 node of each output table.
+#: HDF5 node of each of the reference's output tables; others go to /coincidence/<name>.
 TABLES = {
     "events": ("/events", "parameters"),
     "feature": ("/coincidence", "feature"),
     "profile": ("/coincidence", "profile"),
 }
+
+
+def hdf5_node(table: str) -> tuple[str, str]:
+    """(group, name) of an output table in the HDF5 file."""
+    return TABLES.get(table, ("/coincidence", table))
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,15 @@ class DatasetPartition:
         }
 
 
-def output_names(lst_file: Path, output_dir: Path) -> dict[str, Path]:
-    """Output paths: the reference's HDF5 name ("LST" → "MAGIC_LST") and Parquet."""
+def output_names(
+    lst_file: Path, output_dir: Path, tables: Sequence[str] = tuple(TABLES)
+) -> dict[str, Path]:
+    """Output paths: the reference's HDF5 name ("LST" → "MAGIC_LST") and a Parquet file
+    per table (``<stem>.<table>.parquet``)."""
     name = Path(lst_file).name.replace("LST", "MAGIC_LST")
     stem = name[:-3] if name.endswith(".h5") else name
     out = {"hdf5": Path(output_dir) / name}
-    out.update({table: Path(output_dir) / f"{stem}.{table}.parquet" for table in TABLES})
+    out.update({table: Path(output_dir) / f"{stem}.{table}.parquet" for table in tables})
     return out
 
 
@@ -96,7 +105,7 @@ def write_hdf5_tables(path: Path, tables_: dict[str, pl.DataFrame]) -> None:
 
     with tables.open_file(str(path), mode="w") as handle:
         for name, frame in tables_.items():
-            group, table = TABLES[name]
+            group, table = hdf5_node(name)
             handle.create_table(group, table, createparents=True, obj=to_structured(frame))
 
 
@@ -109,19 +118,22 @@ def write_subrun_files(
     tables_: dict[str, pl.DataFrame],
     extra: Callable[[Path], None] | None = None,
     dataset: DatasetPartition | None = None,
+    parquet_tables: dict[str, pl.DataFrame] | None = None,
 ) -> dict[str, Path]:
     """Write the HDF5 and Parquet outputs of one subrun atomically.
 
     Parameters
     ----------
     finals : dict
-        Final paths, from :func:`output_names`.
+        Final paths, from :func:`output_names` (a Parquet file per table).
     tables_ : dict
-        "events", "feature" and "profile" frames.
+        The tables of the HDF5 file ("events", "feature", "profile", ...).
     extra : callable, optional
         Called with the temporary HDF5 path to add content (subarray, images).
     dataset : DatasetPartition, optional
         Also write the tables, in the dataset's schema, to this partition.
+    parquet_tables : dict, optional
+        The tables of the Parquet files when they differ from ``tables_``.
 
     Returns
     -------
@@ -144,9 +156,9 @@ def write_subrun_files(
             write_hdf5_tables(temps["hdf5"], tables_)
             if extra is not None:
                 extra(temps["hdf5"])
-            for table, frame in tables_.items():
+            for table, frame in (parquet_tables or tables_).items():
                 _write_parquet(frame, temps[table])
-                if dataset is not None:
+                if dataset is not None and table in DATASET_TABLES:
                     normalized = normalize(table, frame, dataset.magic_tel_ids)
                     _write_parquet(normalized, temps[f"dataset:{table}"])
         except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
