@@ -9,6 +9,7 @@ Neither reads nor writes files.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ import polars as pl
 
 from .config import CoincidenceConfig
 from .errors import NoCoincidenceError
+from .io.lst_events import LstEvents
 from .match import coincident_pairs
 from .offsets import (
     average_offset,
@@ -35,6 +37,7 @@ __all__ = [
     "TelescopeSkipped",
     "coincide_telescope",
     "coincidence",
+    "find_pairs",
 ]
 
 log = logging.getLogger(__name__)
@@ -213,23 +216,26 @@ def magic_telescope(magic: pl.DataFrame, tel_id: int) -> tuple[pl.DataFrame, np.
 
 
 def coincidence(
-    lst: pl.DataFrame,
-    t_lst: np.ndarray,
+    lst: LstEvents,
+    lst_columns: Sequence[str],
     magic: pl.DataFrame,
     config: CoincidenceConfig,
     timer: StageTimer | None = None,
 ) -> CoincidenceResult:
-    """Coincidence of prepared LST and MAGIC events (no I/O).
+    """Coincidence of prepared LST and MAGIC events.
+
+    The offsets and pairs are found on the LST timestamps and intensities;
+    then all parameters of the paired LST events are read
+    (:meth:`lmcoinc.io.lst_events.LstEvents.rows`) to build the tables.
 
     Parameters
     ----------
-    lst : polars.DataFrame
-        Prepared LST events (:func:`lmcoinc.io.lst.prepare_lst`), the LST
-        timestamp column renamed "timestamp", only the common parameters.
-    t_lst : numpy.ndarray
-        LST timestamps in int64 ns, row-aligned with ``lst``.
+    lst : LstEvents
+        The prepared LST events.
+    lst_columns : sequence of str
+        The LST columns of the stereo table (index and common parameters).
     magic : polars.DataFrame
-        Prepared MAGIC events, only the common parameters.
+        Prepared MAGIC events, only the index and common parameters.
     config : CoincidenceConfig
         Settings.
 
@@ -239,18 +245,45 @@ def coincidence(
         If no telescope has a coincident event.
     """
     timer = timer or StageTimer()
+    found = find_pairs(lst, magic, config, timer)
+    if not found:
+        raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
     window = config.window_half_width_ns
-    intensity_lst = lst["intensity"].to_numpy()
-    parts, features, profiles, results = [], [], [], {}
+    with timer.stage("read"):
+        positions = np.unique(np.concatenate([tel.idx_lst for _, tel in found.values()]))
+        paired = lst.rows(positions, lst_columns)
+    parts, features, profiles = [], [], []
+    with timer.stage("match"):
+        for tel_id, (candidates, tel) in found.items():
+            lst_rows = lst_pair_rows(paired[np.searchsorted(positions, tel.idx_lst)],
+                                     candidates, tel.idx_magic)
+            parts += [lst_rows, magic_rows(lst.keys, candidates, tel.idx_lst, tel.idx_magic)]
+            features.append(feature_row(tel_id, tel, lst_rows, candidates, window))
+            profiles.append(profile_frame(tel_id, tel))
+    with timer.stage("stereo"):
+        events = assemble_stereo(parts, config.tel_names)
+    profile = profiles[0]
+    for other in profiles[1:]:
+        profile = profile.join(other, on="time_offset", how="full", coalesce=True)
+    telescopes = {tel_id: tel for tel_id, (_, tel) in found.items()}
+    return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"),
+                             telescopes)
+
+
+def find_pairs(
+    lst: LstEvents, magic: pl.DataFrame, config: CoincidenceConfig, timer: StageTimer
+) -> dict[int, tuple[pl.DataFrame, TelescopeCoincidence]]:
+    """For each MAGIC telescope with a coincidence: its candidate rows and its result."""
+    found = {}
     for tel_id in np.unique(magic["tel_id"].to_numpy()).tolist():
         name = config.tel_names[tel_id]
         with timer.stage("timestamps"):
             rows, t_magic = magic_telescope(magic, tel_id)
         try:
             with timer.stage("offsets"):
-                found = coincide_telescope(
-                    t_lst, intensity_lst, t_magic, rows["intensity"].to_numpy(),
-                    window_ns=window,
+                tel = coincide_telescope(
+                    lst.t_ns, lst.intensity, t_magic, rows["intensity"].to_numpy(),
+                    window_ns=config.window_half_width_ns,
                     pre_offset_search_events=(
                         config.n_pre_offset_search_events if config.pre_offset_search else None
                     ),
@@ -259,22 +292,9 @@ def coincidence(
         except TelescopeSkipped as skipped:
             log.info("%s: %s; skipping", name, skipped)
             continue
-        results[tel_id] = found
-        log_telescope(name, found)
-        with timer.stage("match"):
-            candidates = rows[found.candidates]
-            lst_rows = lst_pair_rows(lst, candidates, found.idx_lst, found.idx_magic)
-            parts += [lst_rows, magic_rows(lst, candidates, found.idx_lst, found.idx_magic)]
-        features.append(feature_row(tel_id, found, lst_rows, candidates, window))
-        profiles.append(profile_frame(tel_id, found))
-    if not parts:
-        raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
-    with timer.stage("stereo"):
-        events = assemble_stereo(parts, config.tel_names)
-    profile = profiles[0]
-    for other in profiles[1:]:
-        profile = profile.join(other, on="time_offset", how="full", coalesce=True)
-    return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"), results)
+        log_telescope(name, tel)
+        found[tel_id] = (rows[tel.candidates], tel)
+    return found
 
 
 def log_telescope(name: str, found: TelescopeCoincidence) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import polars as pl
+from collections.abc import Sequence
 
-__all__ = ["LST_INDEX", "MAGIC_INDEX", "not_common_parameters", "select_common"]
+__all__ = ["LST_INDEX", "MAGIC_INDEX", "common_columns", "not_common_parameters"]
 
 #: Index columns of the prepared LST-1 and MAGIC events, never dropped.
 LST_INDEX = ("obs_id_lst", "event_id_lst", "tel_id")
@@ -22,12 +22,15 @@ def not_common_parameters(lst_parameters: list[str], magic_parameters: list[str]
     return params_lst ^ params_magic
 
 
-def select_common(lst: pl.DataFrame, magic: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop the parameters that are not common to LST and MAGIC (index columns kept)."""
-    lst_parameters = [c for c in lst.columns if c not in LST_INDEX]
-    magic_parameters = [c for c in magic.columns if c not in MAGIC_INDEX]
+def common_columns(
+    lst_columns: Sequence[str], magic_columns: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The LST and the MAGIC columns to keep, in their order: index columns and the
+    parameters common to both."""
+    lst_parameters = [c for c in lst_columns if c not in LST_INDEX]
+    magic_parameters = [c for c in magic_columns if c not in MAGIC_INDEX]
     drop = not_common_parameters(lst_parameters, magic_parameters)
     return (
-        lst.drop([c for c in lst_parameters if c in drop]),
-        magic.drop([c for c in magic_parameters if c in drop]),
+        [c for c in lst_columns if c not in drop or c in LST_INDEX],
+        [c for c in magic_columns if c not in drop or c in MAGIC_INDEX],
     )

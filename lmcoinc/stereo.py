@@ -23,17 +23,18 @@ _LST_KEY = ["obs_id_lst", "event_id_lst"]
 
 
 def lst_pair_rows(
-    lst: pl.DataFrame, magic: pl.DataFrame, idx_lst: np.ndarray, idx_magic: np.ndarray
+    lst_rows: pl.DataFrame, magic: pl.DataFrame, idx_magic: np.ndarray
 ) -> pl.DataFrame:
-    """LST rows of the pairs, each with the MAGIC ids of its partner."""
-    partner = magic.select(_MAGIC_KEY)[idx_magic]
-    return lst[idx_lst].with_columns(partner)
+    """The LST rows of the pairs (``lst_rows``, one per pair), each with the MAGIC ids of
+    its partner ``magic[idx_magic]``."""
+    return lst_rows.with_columns(magic.select(_MAGIC_KEY)[idx_magic])
 
 
 def magic_rows(
     lst: pl.DataFrame, magic: pl.DataFrame, idx_lst: np.ndarray, idx_magic: np.ndarray
 ) -> pl.DataFrame:
-    """MAGIC candidate rows with the LST ids of their last partner (null if none)."""
+    """MAGIC candidate rows with the LST ids (``obs_id_lst``, ``event_id_lst`` of ``lst``)
+    of their last partner (null if none)."""
     partner = last_partner(idx_lst, idx_magic, len(magic))
     has = partner >= 0
     ids = {}

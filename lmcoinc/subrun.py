@@ -14,10 +14,10 @@ from pathlib import Path
 
 from .checks import check_output_dir, check_time_overlap
 from .coincidence import CoincidenceResult, coincidence
-from .columns import select_common
+from .columns import common_columns
 from .config import CoincidenceConfig
 from .errors import LstInputError, MagicInputError, input_roles
-from .io.lst import load_lst
+from .io.lst_events import load_lst
 from .io.output import DatasetPartition, output_names, write_subrun_files
 from .sources import MagicSource
 from .timestamps import magic_ns
@@ -101,18 +101,19 @@ def process_subrun(
     with input_roles({lst_file: LstInputError, magic.root: MagicInputError}):
         check_output_dir(output_dir, output_names(lst_file, output_dir).values())
         log.info("Input LST DL1 data file: %s", lst_file)
-        lst, t_lst = load_lst(lst_file, config.timestamp_type_lst, timer)
-        report.n_lst_events, report.obs_id = lst.height, int(lst["obs_id_lst"][0])
+        lst = load_lst(lst_file, config.timestamp_type_lst, timer)
+        report.n_lst_events, report.obs_id = lst.height, int(lst.keys["obs_id_lst"][0])
         log.info("Input MAGIC directory: %s", magic.root)
-        events = magic.events(t_lst, config, timer)
+        events = magic.events(lst.t_ns, config, timer)
         t_magic = magic_ns(events["time_sec"].to_numpy(), events["time_nanosec"].to_numpy())
-        check_time_overlap(t_lst, t_magic, magic.time_range(), config, lst_file, magic.root)
-        lst, events = select_common(lst, events)
+        check_time_overlap(lst.t_ns, t_magic, magic.time_range(), config, lst_file, magic.root)
+        lst_columns, magic_columns = common_columns(lst.columns, events.columns)
+        events = events.select(magic_columns)
         log.info("LST-1: %d events; MAGIC: %s events", lst.height,
                  dict(events.group_by("tel_id").len().sort("tel_id").iter_rows()))
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
-        report.result = coincidence(lst, t_lst, events, config, timer)
+        report.result = coincidence(lst, lst_columns, events, config, timer)
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=report.obs_id)
         report.outputs = write_result(

@@ -103,7 +103,7 @@ def lmcoinc_stereo(lst: pd.DataFrame, magic: dict, pairs: dict) -> pl.DataFrame:
     for tel_id, df in magic.items():
         df_pl = pl.from_pandas(df)
         i, j = pairs[tel_id]
-        parts += [lst_pair_rows(lst_pl, df_pl, i, j), magic_rows(lst_pl, df_pl, i, j)]
+        parts += [lst_pair_rows(lst_pl[i], df_pl, j), magic_rows(lst_pl, df_pl, i, j)]
     return assemble_stereo(parts, TEL_NAMES)
 
 

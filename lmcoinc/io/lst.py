@@ -1,4 +1,4 @@
-"""LST-1 DL1 reader (lstchain v0.9-v0.12 files).
+"""LST-1 DL1 events (lstchain v0.9-v0.12 files): the reference's cuts and arrangement.
 
 Timestamp policy
 ----------------
@@ -24,31 +24,34 @@ no NaN parameter, no repeated event id):
 skips rows whose ``dragon_time`` is invalid: the next row's ``time_diff``
 spans to the previous valid one, and the invalid row itself gets 0. On
 valid input all of this changes nothing.
+
+:func:`prepare_lst` states all this on a whole table in memory;
+:mod:`lmcoinc.io.lst_events` computes the same from a file with bounded
+memory.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
-from ..timestamps import seconds_to_ns
-from ..timing import StageTimer
-from .hdf5 import open_hdf5, read_table, to_polars
 
 __all__ = [
     "LST_IMAGES_KEY",
     "LST_PARAMETERS_KEY",
     "OPTICS_KEY",
-    "LSTData",
+    "REQUIRED_COLUMNS",
+    "arrange_lst",
+    "check_timestamps",
     "invalid_timestamps",
-    "load_lst",
     "prepare_lst",
-    "read_lst",
+    "shower_mask",
+    "unique_events",
+    "valid_dragon_time",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,57 +75,15 @@ _RENAME = {
     "leakage_intensity_width_2": "intensity_width_2",
     "time_gradient": "slope",
 }
-_REQUIRED = ("obs_id", "event_id", "tel_id", "event_type", "intensity", "time_gradient",
+REQUIRED_COLUMNS = ("obs_id", "event_id", "tel_id", "event_type", "intensity", "time_gradient",
              "alt_tel", "az_tel", "length", "width", "phi", "psi")
 _NAN_CHECKED = ("intensity", "time_gradient", "alt_tel", "az_tel")
 
 
-@dataclass
-class LSTData:
-    """LST-1 events as read from a DL1 file.
-
-    Attributes
-    ----------
-    path : Path
-        The file.
-    raw : polars.DataFrame
-        The parameter table, all rows, file order.
-    focal_length_m : float
-        Equivalent focal length of the optics table (first row).
-    """
-
-    path: Path
-    raw: pl.DataFrame
-    focal_length_m: float
-
-
-def read_lst(path: str | Path, timestamp_column: str = "dragon_time") -> LSTData:
-    """Read the LST-1 parameter table and the focal length of a DL1 file.
-
-    Raises
-    ------
-    InvalidFileError
-        If the file is missing, not HDF5, corrupt, or not an LST-1 DL1 file.
-    """
-    path = Path(path)
-    with open_hdf5(path) as handle:
-        table = read_table(handle, LST_PARAMETERS_KEY, what="not an LST-1 DL1 file?")
-        optics = read_table(handle, OPTICS_KEY, what="no optics description")
-    raw = to_polars(table)
-    missing = [c for c in _REQUIRED if c not in raw.columns]
-    if timestamp_column not in raw.columns:
-        missing.append(f"{timestamp_column} (the timestamp_type_lst of the config)")
-    if missing:
-        raise InvalidFileError(
-            path, f"{LST_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
-        )
-    if not raw.schema[timestamp_column].is_numeric():
-        raise InvalidFileError(
-            path, f"column {timestamp_column} is {raw.schema[timestamp_column]}, not a number"
-        )
-    if "equivalent_focal_length" not in (optics.dtype.names or ()) or len(optics) == 0:
-        raise InvalidFileError(path, f"{OPTICS_KEY} has no equivalent_focal_length")
-    return LSTData(path, raw, float(optics["equivalent_focal_length"][0]))
+#: Raw rows kept in memory after the first pass when the table is smaller (bytes).
+IN_MEMORY_BYTES = 128 * 2**20
+#: Bytes of raw rows read at a time.
+BLOCK_BYTES = 32 * 2**20
 
 
 def invalid_timestamps(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -133,22 +94,64 @@ def invalid_timestamps(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return bad
 
 
+def valid_dragon_time(df: pl.DataFrame) -> pl.Expr:
+    """``dragon_time`` where it is a valid timestamp, else null."""
+    dragon = pl.col("dragon_time")
+    return pl.when(~invalid_timestamps(dragon, df.schema["dragon_time"])).then(dragon)
+
+
+def shower_mask(df: pl.DataFrame) -> pl.Expr:
+    """The reference's cuts on one row: shower events without NaN parameters."""
+    keep = pl.col("event_type") == EVENT_TYPE_SUBARRAY
+    for name in _NAN_CHECKED:
+        keep = keep & pl.col(name).is_not_null()
+        if df.schema[name].is_float():
+            keep = keep & pl.col(name).is_not_nan()
+    return keep
+
+
+def unique_events(df: pl.DataFrame) -> pl.DataFrame:
+    """Drop every row whose (obs_id, event_id) occurs more than once."""
+    return df.filter(pl.len().over("obs_id", "event_id") == 1)
+
+
+def arrange_lst(
+    df: pl.DataFrame, focal_length_m: float, timestamp_column: str | None = None
+) -> pl.DataFrame:
+    """Rename the columns, put the index first, convert units (rows kept in their order).
+
+    length and width in m (``f * tan(radians(x))``), phi and psi in deg; with
+    ``timestamp_column``, that column is renamed "timestamp".
+    """
+    df = df.rename({k: v for k, v in _RENAME.items() if k in df.columns})
+    df = df.select(*_INDEX, pl.exclude(_INDEX))
+    # Unit conversions with numpy, bit for bit as the reference computes them.
+    f = np.float64(focal_length_m)
+    df = df.with_columns(
+        pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy()))) for c in ("length", "width")
+    ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
+    return df.rename({timestamp_column: "timestamp"}) if timestamp_column else df
+
+
+_INDEX = ("obs_id_lst", "event_id_lst", "tel_id")
+
+
 def prepare_lst(
     raw: pl.DataFrame,
     focal_length_m: float,
     timestamp_column: str | None = None,
     path: str | Path = "LST-1 file",
 ) -> pl.DataFrame:
-    """Select and arrange LST events as magic-cta-pipe's loader does (SPEC step 1).
+    """Select and arrange LST events as magic-cta-pipe's loader does (SPEC step 1), in memory.
 
     ``time_diff`` from consecutive ``dragon_time`` before any cut; shower
     events only; no NaN in intensity, time_gradient, alt_tel, az_tel; no
     repeated (obs_id, event_id); renamed columns; sorted by (obs_id_lst,
     event_id_lst, tel_id) with those first; length and width in m, phi and
-    psi in deg.
+    psi in deg. :func:`load_lst` computes the same with bounded memory.
 
     With ``timestamp_column``, the timestamp policy of this module is then
-    applied (warnings and errors name ``path``).
+    applied (warnings and errors name ``path``); the column keeps its name.
 
     Raises
     ------
@@ -157,32 +160,17 @@ def prepare_lst(
     """
     df = raw
     if "dragon_time" in df.columns:
-        dragon = pl.col("dragon_time")
-        valid = pl.when(~invalid_timestamps(dragon, df.schema["dragon_time"])).then(dragon)
-        df = df.with_columns(valid.forward_fill().diff().fill_null(0.0).alias("delta_t"))
-    df = df.filter(pl.col("event_type") == EVENT_TYPE_SUBARRAY)
-    for name in _NAN_CHECKED:
-        col = pl.col(name)
-        keep = col.is_not_null()
-        if df.schema[name].is_float():
-            keep = keep & col.is_not_nan()
-        df = df.filter(keep)
-    df = df.filter(pl.len().over("obs_id", "event_id") == 1)
+        df = df.with_columns(
+            valid_dragon_time(df).forward_fill().diff().fill_null(0.0).alias("delta_t")
+        )
+    df = unique_events(df.filter(shower_mask(df)))
     if timestamp_column is not None:
-        df = _check_timestamps(df, timestamp_column, path)
-    df = df.rename({k: v for k, v in _RENAME.items() if k in df.columns})
-    index = ["obs_id_lst", "event_id_lst", "tel_id"]
-    df = df.sort(index, maintain_order=True).select(
-        *index, pl.exclude(index)
-    )
-    # Unit conversions with numpy, bit for bit as the reference computes them.
-    f = np.float64(focal_length_m)
-    return df.with_columns(
-        pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy()))) for c in ("length", "width")
-    ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
+        df = check_timestamps(df, timestamp_column, path)
+    df = df.sort("obs_id", "event_id", "tel_id", maintain_order=True)
+    return arrange_lst(df, focal_length_m)
 
 
-def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path) -> pl.DataFrame:
+def check_timestamps(df: pl.DataFrame, column: str, path: str | Path) -> pl.DataFrame:
     """Drop events with an invalid timestamp, warn about time going backwards."""
     if df.height == 0:
         raise InvalidFileError(path, "no shower events (event_type 32) with valid parameters")
@@ -208,26 +196,3 @@ def _check_timestamps(df: pl.DataFrame, column: str, path: str | Path) -> pl.Dat
             "sorts by time)", path, column, backward,
         )
     return df
-
-
-def load_lst(
-    path: str | Path, timestamp_column: str, timer: StageTimer | None = None
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """Read and prepare the events of an LST-1 file for the coincidence.
-
-    Returns
-    -------
-    (polars.DataFrame, numpy.ndarray)
-        The prepared events (:func:`prepare_lst`, with ``timestamp_column``
-        renamed "timestamp") and their timestamps in int64 ns.
-    """
-    timer = timer or StageTimer()
-    with timer.stage("read"):
-        data = read_lst(path, timestamp_column)
-    with timer.stage("prepare"):
-        lst = prepare_lst(data.raw, data.focal_length_m, timestamp_column, path)
-        lst = lst.rename({timestamp_column: "timestamp"})
-    with timer.stage("timestamps"):
-        # prepare_lst has dropped the invalid timestamps (this module's policy)
-        t_lst = seconds_to_ns(lst["timestamp"].to_numpy())
-    return lst, t_lst
