@@ -46,12 +46,13 @@ __all__ = [
     "OPTICS_KEY",
     "REQUIRED_COLUMNS",
     "arrange_lst",
-    "check_timestamps",
     "invalid_timestamps",
     "prepare_lst",
     "shower_mask",
     "unique_events",
     "valid_dragon_time",
+    "valid_timestamps",
+    "warn_backwards",
 ]
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def prepare_lst(
     events only; no NaN in intensity, time_gradient, alt_tel, az_tel; no
     repeated (obs_id, event_id); renamed columns; sorted by (obs_id_lst,
     event_id_lst, tel_id) with those first; length and width in m, phi and
-    psi in deg. :func:`load_lst` computes the same with bounded memory.
+    psi in deg. :mod:`lmcoinc.io.lst_events` computes the same with bounded memory.
 
     With ``timestamp_column``, the timestamp policy of this module is then
     applied (warnings and errors name ``path``); the column keeps its name.
@@ -165,34 +166,45 @@ def prepare_lst(
         )
     df = unique_events(df.filter(shower_mask(df)))
     if timestamp_column is not None:
-        df = check_timestamps(df, timestamp_column, path)
+        df = df.filter(valid_timestamps(df[timestamp_column], path))
     df = df.sort("obs_id", "event_id", "tel_id", maintain_order=True)
+    if timestamp_column is not None:
+        warn_backwards(df[timestamp_column].to_numpy(), timestamp_column, path)
     return arrange_lst(df, focal_length_m)
 
 
-def check_timestamps(df: pl.DataFrame, column: str, path: str | Path) -> pl.DataFrame:
-    """Drop events with an invalid timestamp, warn about time going backwards."""
-    if df.height == 0:
+def valid_timestamps(timestamps: pl.Series, path: str | Path) -> pl.Series:
+    """Where the timestamps of the shower events are valid; a warning for the others.
+
+    Raises
+    ------
+    InvalidFileError
+        If there is no shower event, or no valid timestamp.
+    """
+    if len(timestamps) == 0:
         raise InvalidFileError(path, "no shower events (event_type 32) with valid parameters")
-    bad = df.select(invalid_timestamps(pl.col(column), df.schema[column])).to_series()
+    column = timestamps.name
+    bad = timestamps.to_frame().select(invalid_timestamps(pl.col(column), timestamps.dtype))
+    bad = bad.to_series()
     n_bad = int(bad.sum())
+    if n_bad == len(timestamps):
+        raise InvalidFileError(
+            path, f"all {n_bad} shower events have an invalid {column} "
+            "(NaN, infinite, zero or negative)"
+        )
     if n_bad:
-        if n_bad == df.height:
-            raise InvalidFileError(
-                path, f"all {n_bad} shower events have an invalid {column} "
-                "(NaN, infinite, zero or negative)"
-            )
         log.warning(
             "%s: %d of %d shower events have an invalid %s (NaN, infinite, zero or negative); "
-            "dropped", path, n_bad, df.height, column,
+            "dropped", path, n_bad, len(timestamps), column,
         )
-        df = df.filter(~bad)
-    backward = int(
-        (df.sort("obs_id", "event_id").get_column(column).diff() < 0).sum()
-    )
+    return ~bad
+
+
+def warn_backwards(timestamps: np.ndarray, column: str, path: str | Path) -> None:
+    """Warn if the timestamps (in event-id order) go backwards."""
+    backward = int(np.count_nonzero(np.diff(timestamps) < 0))
     if backward:
         log.warning(
             "%s: %s goes backwards at %d events (in event-id order); events kept (the pairing "
             "sorts by time)", path, column, backward,
         )
-    return df

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,10 @@ from .lst import (
     OPTICS_KEY,
     REQUIRED_COLUMNS,
     arrange_lst,
-    check_timestamps,
     shower_mask,
-    unique_events,
     valid_dragon_time,
+    valid_timestamps,
+    warn_backwards,
 )
 
 __all__ = ["LstEvents", "load_lst"]
@@ -164,6 +165,39 @@ def _select(frame: pl.DataFrame, start: int, carry: Any, kept: list[str]) -> tup
     return frame.filter(shower_mask(frame)).select(kept), carry
 
 
+def _scan(
+    handle: Any, timestamp_column: str, kept: list[str], keep_raw: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """First pass: the kept columns of the rows that pass the cuts, as numpy arrays, and
+    (if ``keep_raw``) the whole raw table."""
+    node = handle[LST_PARAMETERS_KEY]
+    needed = list(dict.fromkeys(
+        ["obs_id", "event_id", "tel_id", "event_type", "intensity", "time_gradient", "alt_tel",
+         "az_tel", timestamp_column] + (["dragon_time"] if "delta_t" in kept else [])
+    ))
+    parts: dict[str, list] = {name: [] for name in kept}
+    carry, raws = None, []
+    empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
+    for start, block, _, _ in chain([(0, empty, 0, 0)], _blocks(handle, node.shape[0])):
+        part, carry = _select(to_polars(block, needed), start, carry, kept)
+        for name in kept:
+            parts[name].append(part[name].to_numpy())
+        raws += [block] if keep_raw else []
+    raw = np.concatenate(raws) if keep_raw else None
+    return {name: np.concatenate(parts.pop(name)) for name in kept}, raw
+
+
+def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path: Path):
+    """Rows of the prepared events in their order: repeated ids and invalid times dropped,
+    sorted by (obs_id, event_id, tel_id)."""
+    obs, event = columns["obs_id"], columns["event_id"]
+    unique = pl.DataFrame({"o": obs, "e": event}).select(pl.len().over("o", "e") == 1)
+    rows = np.flatnonzero(unique.to_series().to_numpy())
+    timestamps = pl.Series(timestamp_column, columns[timestamp_column][rows])
+    rows = rows[valid_timestamps(timestamps, path).to_numpy()]
+    return rows[np.lexsort((columns["tel_id"][rows], event[rows], obs[rows]))]
+
+
 def load_lst(
     path: str | Path, timestamp_column: str, timer: StageTimer | None = None
 ) -> LstEvents:
@@ -181,35 +215,29 @@ def load_lst(
         node = handle[LST_PARAMETERS_KEY]
         empty = to_polars(read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0)))
         has_dragon = "dragon_time" in empty.columns
-        needed = list(dict.fromkeys(["obs_id", "event_id", "tel_id", "event_type", "intensity",
-                                     "time_gradient", "alt_tel", "az_tel", timestamp_column]
-                                    + (["dragon_time"] if has_dragon else [])))
         kept = [_ROW, "obs_id", "event_id", "tel_id", "intensity", timestamp_column]
         kept = list(dict.fromkeys(kept + (["delta_t"] if has_dragon else [])))
         keep_raw = node.shape[0] * node.dtype.itemsize <= IN_MEMORY_BYTES
-        parts, raws, carry = [], [], None
-        for start, block, _, _ in _blocks(handle, node.shape[0]):
-            part, carry = _select(to_polars(block, needed), start, carry, kept)
-            parts.append(part)
-            raws += [block] if keep_raw else []
+        columns, raw = _scan(handle, timestamp_column, kept, keep_raw)
     with timer.stage("prepare"):
-        events = pl.concat(parts) if parts else _select(empty, 0, None, kept)[0]
-        events = check_timestamps(unique_events(events), timestamp_column, path)
-        events = events.sort("obs_id", "event_id", "tel_id", maintain_order=True)
+        order = _prepared_order(columns, timestamp_column, path)
+        events = {name: columns.pop(name)[order] for name in kept}
+        warn_backwards(events[timestamp_column], timestamp_column, path)
     with timer.stage("timestamps"):
-        t_ns = seconds_to_ns(events[timestamp_column].to_numpy())
+        t_ns = seconds_to_ns(events.pop(timestamp_column))
     if has_dragon:
         empty = empty.with_columns(pl.lit(0.0).alias("delta_t"))
     return LstEvents(
         path=path,
-        keys=events.select(pl.col("obs_id").alias("obs_id_lst"),
-                           pl.col("event_id").alias("event_id_lst"), "tel_id"),
+        keys=pl.DataFrame({"obs_id_lst": events.pop("obs_id"),
+                           "event_id_lst": events.pop("event_id"),
+                           "tel_id": events.pop("tel_id")}),
         t_ns=t_ns,
-        intensity=events["intensity"].to_numpy(),
+        intensity=events.pop("intensity"),
         columns=arrange_lst(empty, focal, timestamp_column).columns,
         focal_length_m=focal,
         timestamp_column=timestamp_column,
-        file_rows=events[_ROW].to_numpy(),
-        time_diff=events["delta_t"].to_numpy() if has_dragon else None,
-        raw=np.concatenate(raws) if keep_raw and raws else None,
+        file_rows=events.pop(_ROW),
+        time_diff=events.pop("delta_t") if has_dragon else None,
+        raw=raw,
     )
