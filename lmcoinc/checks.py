@@ -74,7 +74,7 @@ def format_ns(ns: int) -> str:
 def check_time_overlap(
     t_lst: np.ndarray,
     t_magic: np.ndarray,
-    magic_range: tuple[int, int],
+    magic_range: tuple[int, int] | None,
     config: CoincidenceConfig,
     lst_file: Path,
     magic_dir: Path,
@@ -90,15 +90,16 @@ def check_time_overlap(
     ----------
     t_lst, t_magic : numpy.ndarray
         LST and MAGIC timestamps (int64 ns).
-    magic_range : (int, int)
-        First and last timestamp of all MAGIC events (for the message).
+    magic_range : (int, int) or None
+        First and last timestamp of all MAGIC events (for the message); None
+        when there is no MAGIC event (nothing to check).
 
     Raises
     ------
     NoCoincidenceError
         If there is no time overlap.
     """
-    if len(t_lst) == 0:
+    if len(t_lst) == 0 or magic_range is None:
         return
     w = config.window_half_width_ns
     lst_lo, lst_hi = int(t_lst.min()), int(t_lst.max())

@@ -215,7 +215,7 @@ def demo(
         )
         report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir),
                                 work_dir / "output", load_config(None))
-    events = report.result.events
+    events = report.result.events.plan
     typer.echo(f"simulated: {files.lst_file.name} + {len(files.magic_files)} MAGIC files")
     for tel_id, found in sorted(report.result.telescopes.items()):
         typer.echo(

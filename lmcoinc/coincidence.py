@@ -1,23 +1,22 @@
-"""Coincidence of LST-1 with each MAGIC telescope: offsets, profile, pairs, tables.
+"""Coincidence of LST-1 with each MAGIC telescope: offsets, profile, pairs.
 
 :func:`coincide_telescope` works on the int64 ns timestamps of LST-1 and one
-MAGIC telescope (numpy in, numpy out); :func:`coincidence` runs it for every
-MAGIC telescope of prepared event tables and builds the three output tables.
-Neither reads nor writes files.
+MAGIC telescope (numpy in, numpy out); :func:`find_pairs` runs it for every
+MAGIC telescope, :func:`coincidence` also builds the output tables
+(:mod:`lmcoinc.tables`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
-import polars as pl
 
 from .config import CoincidenceConfig
 from .errors import NoCoincidenceError
 from .io.lst_events import LstEvents
+from .io.magic_events import MagicEvents
 from .match import coincident_pairs
 from .offsets import (
     average_offset,
@@ -27,12 +26,10 @@ from .offsets import (
     scan_offsets,
     search_window,
 )
-from .stereo import assemble_stereo, lst_pair_rows, magic_rows
-from .timestamps import magic_ns, ns_to_seconds
+from .tables import CoincidenceResult, build_tables
 from .timing import StageTimer
 
 __all__ = [
-    "CoincidenceResult",
     "TelescopeCoincidence",
     "TelescopeSkipped",
     "coincide_telescope",
@@ -133,156 +130,22 @@ def coincide_telescope(
     return TelescopeCoincidence(pre, offsets, counts, average, candidates, idx_lst, idx_magic)
 
 
-@dataclass
-class CoincidenceResult:
-    """Output tables of the coincidence of a subrun and the per-telescope results.
-
-    Attributes
-    ----------
-    events, feature, profile : polars.DataFrame
-        The reference's three tables.
-    telescopes : dict
-        MAGIC tel_id → its :class:`TelescopeCoincidence`.
-    feature_extra : dict
-        Columns beyond the reference's, one value per ``feature`` row: in the
-        feature Parquet table only (the HDF5 table stays the reference's).
-    extra_tables : dict
-        Further tables by name (HDF5 ``/coincidence/<name>``, Parquet
-        ``<stem>.<name>.parquet``).
-    """
-
-    events: pl.DataFrame
-    feature: pl.DataFrame
-    profile: pl.DataFrame
-    telescopes: dict[int, TelescopeCoincidence]
-    feature_extra: dict[str, list] = field(default_factory=dict)
-    extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-
-    def hdf5_tables(self) -> dict[str, pl.DataFrame]:
-        """The tables of the HDF5 output by name."""
-        tables = {"events": self.events, "feature": self.feature, "profile": self.profile}
-        return {**tables, **self.extra_tables}
-
-    def parquet_tables(self) -> dict[str, pl.DataFrame]:
-        """The tables of the Parquet outputs by name (the feature with its extra columns)."""
-        feature = self.feature.with_columns(
-            pl.Series(name, values) for name, values in self.feature_extra.items()
-        )
-        return {**self.hdf5_tables(), "feature": feature}
-
-
-def _mean(values: np.ndarray) -> float:
-    # pandas' Series.mean without bottleneck: numpy's pairwise sum / count.
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    return float(values.sum(dtype=np.float64) / len(values)) if len(values) else float("nan")
-
-
-def feature_row(
-    tel_id: int, found: TelescopeCoincidence, lst_rows: pl.DataFrame, candidates: pl.DataFrame,
-    window_ns: int,
-) -> dict:
-    """The ``/coincidence/feature`` row of one telescope (SPEC step 6g)."""
-    return {
-        "coincidence_id": int(f"1{tel_id}"),
-        "window_half_width": window_ns,
-        "unix_time": _mean(lst_rows["timestamp"].to_numpy()),
-        "pointing_alt_lst": _mean(lst_rows["pointing_alt"].to_numpy()),
-        "pointing_az_lst": _mean(lst_rows["pointing_az"].to_numpy()),
-        "pointing_alt_magic": _mean(candidates["pointing_alt"].to_numpy()),
-        "pointing_az_magic": _mean(candidates["pointing_az"].to_numpy()),
-        "average_offset": found.average_offset_ns * 0.001,
-        "n_coincidence": len(found.idx_lst),
-        "n_events_magic": len(found.candidates),
-    }
-
-
-def profile_frame(tel_id: int, found: TelescopeCoincidence) -> pl.DataFrame:
-    """The profile column of one telescope over ``time_offset`` (µs, 0.1 µs steps)."""
-    return pl.DataFrame(
-        {
-            "time_offset": np.rint(found.offsets_ns * 0.001 * 10.0) / 10.0,
-            f"n_coincidence_tel1{tel_id}": found.counts,
-        }
-    )
-
-
-def magic_telescope(magic: pl.DataFrame, tel_id: int) -> tuple[pl.DataFrame, np.ndarray]:
-    """The rows of one MAGIC telescope, ``timestamp`` in s replacing ``time_sec``/``time_nanosec``,
-    and their int64 ns timestamps."""
-    rows = magic.filter(pl.col("tel_id") == tel_id)
-    t_magic = magic_ns(rows["time_sec"].to_numpy(), rows["time_nanosec"].to_numpy())
-    rows = rows.with_columns(timestamp=pl.Series(ns_to_seconds(t_magic)))
-    return rows.drop("time_sec", "time_nanosec"), t_magic
-
-
-def coincidence(
-    lst: LstEvents,
-    lst_columns: Sequence[str],
-    magic: pl.DataFrame,
-    config: CoincidenceConfig,
-    timer: StageTimer | None = None,
-) -> CoincidenceResult:
-    """Coincidence of prepared LST and MAGIC events.
-
-    The offsets and pairs are found on the LST timestamps and intensities;
-    then all parameters of the paired LST events are read
-    (:meth:`lmcoinc.io.lst_events.LstEvents.rows`) to build the tables.
-
-    Parameters
-    ----------
-    lst : LstEvents
-        The prepared LST events.
-    lst_columns : sequence of str
-        The LST columns of the stereo table (index and common parameters).
-    magic : polars.DataFrame
-        Prepared MAGIC events, only the index and common parameters.
-    config : CoincidenceConfig
-        Settings.
-
-    Raises
-    ------
-    NoCoincidenceError
-        If no telescope has a coincident event.
-    """
-    timer = timer or StageTimer()
-    found = find_pairs(lst, magic, config, timer)
-    if not found:
-        raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
-    window = config.window_half_width_ns
-    with timer.stage("read"):
-        positions = np.unique(np.concatenate([tel.idx_lst for _, tel in found.values()]))
-        paired = lst.rows(positions, lst_columns)
-    parts, features, profiles = [], [], []
-    with timer.stage("match"):
-        for tel_id, (candidates, tel) in found.items():
-            lst_rows = lst_pair_rows(paired[np.searchsorted(positions, tel.idx_lst)],
-                                     candidates, tel.idx_magic)
-            parts += [lst_rows, magic_rows(lst.keys, candidates, tel.idx_lst, tel.idx_magic)]
-            features.append(feature_row(tel_id, tel, lst_rows, candidates, window))
-            profiles.append(profile_frame(tel_id, tel))
-    with timer.stage("stereo"):
-        events = assemble_stereo(parts, config.tel_names)
-    profile = profiles[0]
-    for other in profiles[1:]:
-        profile = profile.join(other, on="time_offset", how="full", coalesce=True)
-    telescopes = {tel_id: tel for tel_id, (_, tel) in found.items()}
-    return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"),
-                             telescopes)
-
-
 def find_pairs(
-    lst: LstEvents, magic: pl.DataFrame, config: CoincidenceConfig, timer: StageTimer
-) -> dict[int, tuple[pl.DataFrame, TelescopeCoincidence]]:
-    """For each MAGIC telescope with a coincidence: its candidate rows and its result."""
+    lst: LstEvents, magic: MagicEvents, config: CoincidenceConfig, timer: StageTimer
+) -> dict[int, TelescopeCoincidence]:
+    """The coincidence of LST-1 with each MAGIC telescope that has one.
+
+    The candidates of each result are positions in ``magic`` (all telescopes).
+    """
     found = {}
-    for tel_id in np.unique(magic["tel_id"].to_numpy()).tolist():
+    tel_of = magic.keys["tel_id"].to_numpy()
+    for tel_id in np.unique(tel_of).tolist():
         name = config.tel_names[tel_id]
-        with timer.stage("timestamps"):
-            rows, t_magic = magic_telescope(magic, tel_id)
+        rows = np.flatnonzero(tel_of == tel_id)
         try:
             with timer.stage("offsets"):
                 tel = coincide_telescope(
-                    lst.t_ns, lst.intensity, t_magic, rows["intensity"].to_numpy(),
+                    lst.t_ns, lst.intensity, magic.t_ns[rows], magic.intensity[rows],
                     window_ns=config.window_half_width_ns,
                     pre_offset_search_events=(
                         config.n_pre_offset_search_events if config.pre_offset_search else None
@@ -293,8 +156,28 @@ def find_pairs(
             log.info("%s: %s; skipping", name, skipped)
             continue
         log_telescope(name, tel)
-        found[tel_id] = (rows[tel.candidates], tel)
+        found[tel_id] = replace(tel, candidates=rows[tel.candidates])
     return found
+
+
+def coincidence(
+    lst: LstEvents,
+    magic: MagicEvents,
+    config: CoincidenceConfig,
+    timer: StageTimer | None = None,
+) -> CoincidenceResult:
+    """Coincidence of prepared LST and MAGIC events: pairs per telescope, output tables.
+
+    Raises
+    ------
+    NoCoincidenceError
+        If no telescope has a coincident event.
+    """
+    timer = timer or StageTimer()
+    found = find_pairs(lst, magic, config, timer)
+    if not found:
+        raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
+    return build_tables(lst, magic, found, config, timer)
 
 
 def log_telescope(name: str, found: TelescopeCoincidence) -> None:

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import polars as pl
 
 from .config import CoincidenceConfig
 from .errors import InvalidFileError, NoMagicEventsError
-from .io.magic import prepare_magic, read_magic
+from .io.magic_events import MagicEvents, scan_magic
 from .io.subarray import RawSubarray, check_same_subarrays
-from .timestamps import magic_ns
 from .timing import StageTimer
 
 __all__ = ["MagicDirectory", "MagicSource", "load_magic"]
@@ -31,11 +29,11 @@ class MagicSource(Protocol):
 
     def events(
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
-    ) -> pl.DataFrame:
+    ) -> MagicEvents:
         """Prepared MAGIC events, in their prepared order, that can matter to ``t_lst``."""
 
-    def time_range(self) -> tuple[int, int]:
-        """First and last timestamp (int64 ns) of all the source's events."""
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last timestamp (int64 ns) of all the source's events (None: no event)."""
 
     def files(self) -> list[Path]:
         """The MAGIC files whose events are used."""
@@ -46,8 +44,8 @@ class MagicSource(Protocol):
 
 def load_magic(
     directory: Path, config: CoincidenceConfig, timer: StageTimer | None = None
-) -> tuple[pl.DataFrame, list[Path]]:
-    """Read and prepare the MAGIC files of a directory: (events, files used).
+) -> MagicEvents:
+    """Read and prepare (first pass) the MAGIC files of a directory.
 
     Raises
     ------
@@ -58,15 +56,13 @@ def load_magic(
     """
     timer = timer or StageTimer()
     with timer.stage("read"):
-        data = read_magic(directory)
-    if data.raw.height == 0:
+        magic = scan_magic(directory)
+    if magic.height == 0 and magic.total_rows == 0:
         raise NoMagicEventsError(f"{directory}: no MAGIC events in the DL1 files")
-    with timer.stage("prepare"):
-        magic = prepare_magic(data.raw)
-    unknown = sorted(set(magic["tel_id"].unique().to_list()) - set(config.tel_names))
+    unknown = sorted(set(magic.keys["tel_id"].unique().to_list()) - set(config.tel_names))
     if unknown:
         raise InvalidFileError(directory, f"MAGIC tel_id {unknown} not in the config's mc_tel_ids")
-    return magic, data.files
+    return magic
 
 
 class MagicDirectory:
@@ -80,28 +76,27 @@ class MagicDirectory:
 
     def __init__(self, directory: str | Path) -> None:
         self.root = Path(directory)
-        self._events: pl.DataFrame | None = None
-        self._files: list[Path] = []
+        self._events: MagicEvents | None = None
 
     def events(
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
-    ) -> pl.DataFrame:
+    ) -> MagicEvents:
         """All prepared events of the directory (the reference's input)."""
         if self._events is None:
-            self._events, self._files = load_magic(self.root, config, timer)
+            self._events = load_magic(self.root, config, timer)
         return self._events
 
-    def time_range(self) -> tuple[int, int]:
-        """First and last timestamp of the events read."""
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last timestamp of the events read (None: no event)."""
         if self._events is None:
             raise RuntimeError("MAGIC events not read yet")
-        t = magic_ns(self._events["time_sec"].to_numpy(), self._events["time_nanosec"].to_numpy())
-        return int(t.min()), int(t.max())
+        t = self._events.t_ns
+        return (int(t.min()), int(t.max())) if len(t) else None
 
     def files(self) -> list[Path]:
         """The files with a parameter table."""
-        return self._files
+        return self._events.files if self._events is not None else []
 
     def subarray(self) -> RawSubarray:
         """The subarray of the files, checked to be the same in all."""
-        return check_same_subarrays(self._files)
+        return check_same_subarrays(self.files())

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .checks import check_output_dir, check_time_overlap
-from .coincidence import CoincidenceResult, coincidence
-from .columns import common_columns
+from .coincidence import coincidence
 from .config import CoincidenceConfig
 from .errors import LstInputError, MagicInputError, input_roles
 from .io.lst_events import load_lst
 from .io.output import DatasetPartition, output_names, write_subrun_files
 from .sources import MagicSource
-from .timestamps import magic_ns
+from .tables import CoincidenceResult
 from .timing import StageTimer
 
 __all__ = ["SubrunReport", "process_subrun", "write_result"]
@@ -105,15 +104,13 @@ def process_subrun(
         report.n_lst_events, report.obs_id = lst.height, int(lst.keys["obs_id_lst"][0])
         log.info("Input MAGIC directory: %s", magic.root)
         events = magic.events(lst.t_ns, config, timer)
-        t_magic = magic_ns(events["time_sec"].to_numpy(), events["time_nanosec"].to_numpy())
-        check_time_overlap(lst.t_ns, t_magic, magic.time_range(), config, lst_file, magic.root)
-        lst_columns, magic_columns = common_columns(lst.columns, events.columns)
-        events = events.select(magic_columns)
+        check_time_overlap(lst.t_ns, events.t_ns, magic.time_range(), config, lst_file,
+                           magic.root)
         log.info("LST-1: %d events; MAGIC: %s events", lst.height,
-                 dict(events.group_by("tel_id").len().sort("tel_id").iter_rows()))
+                 dict(events.keys.group_by("tel_id").len().sort("tel_id").iter_rows()))
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
-        report.result = coincidence(lst, lst_columns, events, config, timer)
+        report.result = coincidence(lst, events, config, timer)
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=report.obs_id)
         report.outputs = write_result(
@@ -143,7 +140,7 @@ def write_result(
             from .io.images import copy_images
 
             with timer.stage("images"):
-                copy_images(path, result.events, lst_file, magic.files(), config.tel_ids)
+                copy_images(path, result.events.plan, lst_file, magic.files(), config.tel_ids)
 
     tables = result.parquet_tables()
     with timer.stage("write"):

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from lmcoinc.config import telescope_combinations
 from lmcoinc.errors import TooManyMultiMatchesError
-from lmcoinc.stereo import assemble_stereo, lst_pair_rows, magic_rows
+from lmcoinc.stereo import (
+    FROM_LST,
+    FROM_MAGIC,
+    StereoEvents,
+    lst_pair_rows,
+    magic_rows,
+    merge_equal_rows,
+    stereo_plan,
+)
 
 TEL_NAMES = {1: "LST-1", 2: "MAGIC-I", 3: "MAGIC-II"}
 
@@ -81,11 +89,16 @@ def pairings(draw):
         present = draw(st.lists(st.sampled_from([True, True, True, False]), min_size=n_stereo,
                                        max_size=n_stereo))
         ids = np.flatnonzero(present) + 7
+        # sometimes rows of M1 and M2, or of LST and MAGIC, have equal data: the
+        # reference drops such exact duplicates
+        same = draw(st.booleans())
+        intensity = (draw(st.lists(st.sampled_from([10.0, 20.0]), min_size=len(ids),
+                                   max_size=len(ids))) if same else 100.0 * tel_id + ids)
         magic[tel_id] = pd.DataFrame({
             "obs_id_magic": np.full(len(ids), 5093711),
             "event_id_magic": ids,
             "tel_id": np.full(len(ids), tel_id),
-            "intensity": 100.0 * tel_id + ids,
+            "intensity": np.asarray(intensity, dtype=np.float64),
             "timestamp": ids * 0.25,
         })
         candidates = [(i, j) for i in range(n_lst) for j in range(len(ids))]
@@ -98,13 +111,32 @@ def pairings(draw):
 
 
 def lmcoinc_stereo(lst: pd.DataFrame, magic: dict, pairs: dict) -> pl.DataFrame:
+    """lmcoinc's stereo table from the same pairs: rows as ids and references, the
+    parameters gathered from in-memory sources."""
     lst_pl = pl.from_pandas(lst)
-    parts = []
+    keys = lst_pl.select("obs_id_lst", "event_id_lst", "tel_id")
+    magic_pl = pl.concat([pl.from_pandas(df) for df in magic.values()])
+    parts, first = [], 0
     for tel_id, df in magic.items():
-        df_pl = pl.from_pandas(df)
         i, j = pairs[tel_id]
-        parts += [lst_pair_rows(lst_pl[i], df_pl, j), magic_rows(lst_pl, df_pl, i, j)]
-    return assemble_stereo(parts, TEL_NAMES)
+        at = first + np.arange(len(df))
+        first += len(df)
+        lst_rows = keys[i].with_columns(source=pl.lit(FROM_LST, pl.Int8), position=pl.Series(i),
+                                        identity=pl.Series(i))
+        candidates = magic_pl[at].select("obs_id_magic", "event_id_magic", "tel_id").with_columns(
+            source=pl.lit(FROM_MAGIC, pl.Int8), position=pl.Series(at), identity=pl.Series(-1 - at))
+        parts += [lst_pair_rows(lst_rows, candidates, j), magic_rows(keys, candidates, i, j)]
+    rows = pl.concat([p.select("obs_id_magic", "event_id_magic", "tel_id", "obs_id_lst",
+                               "event_id_lst", "source", "position", "identity") for p in parts],
+                     how="vertical_relaxed").with_columns(
+        pl.col("obs_id_lst", "event_id_lst").cast(pl.Float64))
+    parameters = ["intensity", "timestamp"]
+    fetch = {FROM_LST: lambda at: lst_pl[at].select(parameters),
+             FROM_MAGIC: lambda at: magic_pl[at].select(parameters)}
+    schema = pl.concat([f(np.empty(0, np.int64)) for f in fetch.values()],
+                       how="vertical_relaxed").schema
+    rows = merge_equal_rows(rows, fetch, fetch, schema)
+    return StereoEvents(stereo_plan(rows, TEL_NAMES), parameters, schema, fetch).collect()
 
 
 @pytest.mark.filterwarnings("ignore:Boolean Series key")

@@ -10,6 +10,7 @@ batch completed (:mod:`.records`) and writes a summary (:mod:`.summary`).
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -181,7 +182,7 @@ def _run_pending(
 ) -> None:
     """Build the MAGIC cache, run the tasks, put their rows in ``rows``; remove the cache."""
     output_dir = pending[0].output_dir
-    cache_path = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}.parquet"
+    cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
     index = {t.lst_file.name: t.index for t in pending}
 
     def done(row: dict[str, Any]) -> None:
@@ -190,7 +191,7 @@ def _run_pending(
 
     try:
         with input_roles({magic_dir: MagicInputError}):
-            cache = build_magic_cache(magic_dir, cache_path, config)
+            cache = build_magic_cache(magic_dir, cache_dir, config)
         execute([replace(t, magic=cache) for t in pending], jobs, dask_scheduler, done)
     finally:
-        cache_path.unlink(missing_ok=True)
+        shutil.rmtree(cache_dir, ignore_errors=True)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..columns import LST_INDEX
 from ..errors import InvalidFileError
 
 __all__ = [
@@ -125,16 +126,13 @@ def arrange_lst(
     ``timestamp_column``, that column is renamed "timestamp".
     """
     df = df.rename({k: v for k, v in _RENAME.items() if k in df.columns})
-    df = df.select(*_INDEX, pl.exclude(_INDEX))
+    df = df.select(*LST_INDEX, pl.exclude(LST_INDEX))
     # Unit conversions with numpy, bit for bit as the reference computes them.
     f = np.float64(focal_length_m)
     df = df.with_columns(
         pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy()))) for c in ("length", "width")
     ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
     return df.rename({timestamp_column: "timestamp"}) if timestamp_column else df
-
-
-_INDEX = ("obs_id_lst", "event_id_lst", "tel_id")
 
 
 def prepare_lst(

@@ -17,40 +17,57 @@ MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from ..columns import MAGIC_INDEX
 from ..errors import InvalidFileError
-from .hdf5 import open_hdf5, read_table, to_polars
+from .hdf5 import open_hdf5, read_table, table_fields, to_polars
 
-__all__ = ["MAGIC_IMAGES_KEY", "MAGIC_PARAMETERS_KEY", "MagicData", "find_magic_files",
-           "invalid_magic_times", "prepare_magic", "read_magic"]
+__all__ = [
+    "MAGIC_IMAGES_KEY",
+    "MAGIC_PARAMETERS_KEY",
+    "REQUIRED_COLUMNS",
+    "MagicFile",
+    "arrange_magic",
+    "find_magic_files",
+    "invalid_magic_times",
+    "iter_magic_files",
+    "prepare_magic",
+    "read_magic_rows",
+]
 
 log = logging.getLogger(__name__)
 
 MAGIC_PARAMETERS_KEY = "/events/parameters"
 MAGIC_IMAGES_KEY = "/events/dl1/image"
-_REQUIRED = ("obs_id", "event_id", "tel_id", "time_sec", "time_nanosec", "intensity",
-             "pointing_alt", "pointing_az")
+#: Columns every MAGIC parameter table must have (also those the first pass reads).
+REQUIRED_COLUMNS = ("obs_id", "event_id", "tel_id", "time_sec", "time_nanosec", "intensity",
+                    "pointing_alt", "pointing_az")
+
 
 
 @dataclass
-class MagicData:
-    """MAGIC events of all files of a directory, concatenated in name order.
+class MagicFile:
+    """One MAGIC DL1 file: its path and the parameter table (or some of its columns).
 
     Attributes
     ----------
-    files : list of Path
-        Files holding a parameter table (those skipped are not listed).
-    raw : polars.DataFrame
-        Concatenated parameter tables.
+    path : Path
+        The file.
+    frame : polars.DataFrame
+        The parameter table, or the columns asked for (all rows, file order).
+    schema : polars.Schema
+        The columns of the whole table.
     """
 
-    files: list[Path]
-    raw: pl.DataFrame
-    skipped: list[Path] = field(default_factory=list)
+    path: Path
+    frame: pl.DataFrame
+    schema: pl.Schema
 
 
 def find_magic_files(directory: str | Path) -> list[Path]:
@@ -66,34 +83,52 @@ def find_magic_files(directory: str | Path) -> list[Path]:
     return files
 
 
-def read_magic(directory: str | Path) -> MagicData:
-    """Read the parameter tables of all MAGIC DL1 files of a directory.
+def iter_magic_files(
+    directory: str | Path, columns: Sequence[str] | None = None
+) -> Iterator[MagicFile]:
+    """The parameter tables of the MAGIC DL1 files of a directory, one file at a time.
 
     A file without ``/events/parameters`` is skipped with a warning, as the
-    reference does; a corrupt or truncated file is an error naming it.
+    reference does; a corrupt or truncated file, missing columns or columns
+    that differ from the first file's are an error naming it. Each file's
+    times are checked (this module's timestamp policy).
+
+    Parameters
+    ----------
+    columns : sequence of str, optional
+        Read only these columns (they must include :data:`REQUIRED_COLUMNS`).
     """
-    files = find_magic_files(directory)
-    frames, used, skipped = [], [], []
-    for path in files:
+    first: tuple[Path, tuple[str, ...]] | None = None
+    for path in find_magic_files(directory):
         with open_hdf5(path) as handle:
             if MAGIC_PARAMETERS_KEY not in handle:
                 log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
-                skipped.append(path)
                 continue
-            table = read_table(handle, MAGIC_PARAMETERS_KEY)
-        frame = to_polars(table)
-        missing = [c for c in _REQUIRED if c not in frame.columns]
-        if missing:
-            raise InvalidFileError(
-                path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
-            )
+            names = table_fields(handle, MAGIC_PARAMETERS_KEY)
+            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            if missing:
+                raise InvalidFileError(
+                    path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
+                )
+            if first is not None and names != first[1]:
+                raise InvalidFileError(path, f"columns differ from those of {first[0]}")
+            first = first or (path, names)
+            frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=columns))
+            schema = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
         _check_timestamps(frame, path)
-        if frames and frame.columns != frames[0].columns:
-            raise InvalidFileError(path, f"columns differ from those of {used[0]}")
-        frames.append(frame)
-        used.append(path)
-    raw = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-    return MagicData(used, raw, skipped)
+        yield MagicFile(path, frame, schema)
+
+
+def read_magic_rows(path: Path, rows: np.ndarray) -> pl.DataFrame:
+    """All columns of some rows (increasing) of a MAGIC file's parameter table."""
+    with open_hdf5(path) as handle:
+        return to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=rows))
+
+
+def arrange_magic(df: pl.DataFrame) -> pl.DataFrame:
+    """Rename the ids to ``*_magic`` and put the index columns first (rows kept in order)."""
+    df = df.rename({"obs_id": "obs_id_magic", "event_id": "event_id_magic"})
+    return df.select(*MAGIC_INDEX, pl.exclude(MAGIC_INDEX))
 
 
 def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
@@ -105,10 +140,8 @@ def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
     tel_id) with those columns first.
     """
     df = raw.filter(pl.len().over("obs_id", "event_id", "tel_id") == 1)
-    df = df.filter(~invalid_magic_times(df))  # read_magic warned about them
-    df = df.rename({"obs_id": "obs_id_magic", "event_id": "event_id_magic"})
-    index = ["obs_id_magic", "event_id_magic", "tel_id"]
-    return df.sort(index, maintain_order=True).select(*index, pl.exclude(index))
+    df = df.filter(~invalid_magic_times(df))  # iter_magic_files warned about them
+    return arrange_magic(df.sort("obs_id", "event_id", "tel_id", maintain_order=True))
 
 
 def invalid_magic_times(frame: pl.DataFrame) -> pl.Series:

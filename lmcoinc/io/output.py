@@ -7,9 +7,11 @@ names and renamed into place together (:func:`lmcoinc.io.atomic.atomic_outputs`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -22,6 +24,7 @@ from .dataset import normalize, partition_file
 
 __all__ = [
     "TABLES",
+    "BlockTable",
     "DatasetPartition",
     "hdf5_node",
     "output_names",
@@ -99,26 +102,62 @@ def to_structured(frame: pl.DataFrame) -> np.ndarray:
     return out
 
 
-def write_hdf5_tables(path: Path, tables_: dict[str, pl.DataFrame]) -> None:
+class BlockTable(Protocol):
+    """A table written a block of rows at a time (e.g. :class:`lmcoinc.stereo.StereoEvents`)."""
+
+    height: int
+
+    def iter_blocks(self) -> Iterator[pl.DataFrame]:
+        """The rows, block by block (at least one block)."""
+
+
+Table = pl.DataFrame | BlockTable
+
+
+def _blocks(table: Table) -> Iterator[pl.DataFrame]:
+    return iter([table]) if isinstance(table, pl.DataFrame) else table.iter_blocks()
+
+
+def write_hdf5_tables(path: Path, tables_: dict[str, Table]) -> None:
     """Write the tables as plain PyTables tables (readable by ``pandas.read_hdf``)."""
     import tables
 
     with tables.open_file(str(path), mode="w") as handle:
-        for name, frame in tables_.items():
-            group, table = hdf5_node(name)
-            handle.create_table(group, table, createparents=True, obj=to_structured(frame))
+        for name, table in tables_.items():
+            group, node = hdf5_node(name)
+            blocks = _blocks(table)
+            first = to_structured(next(blocks))
+            out = handle.create_table(group, node, createparents=True, obj=first)
+            for block in blocks:
+                out.append(to_structured(block).astype(first.dtype, copy=False))
 
 
-def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    frame.write_parquet(path, compression="zstd", statistics=True)
+def _write_parquet(table: Table, path: Path, normal: Callable | None = None) -> None:
+    """Write a table to Parquet (zstd); block tables of several blocks row group by row group.
+
+    A table of one block is written by polars in one go, as a frame is.
+    """
+    blocks = _blocks(table)
+    first = next(blocks)
+    second = next(blocks, None)
+    normal = normal or (lambda frame: frame)
+    if second is None:
+        normal(first).write_parquet(path, compression="zstd", statistics=True)
+        return
+    import pyarrow.parquet as pq
+
+    batch = normal(first).to_arrow()
+    with pq.ParquetWriter(path, batch.schema, compression="zstd") as writer:
+        for block in (first, second, *blocks):
+            writer.write_table(normal(block).to_arrow().cast(batch.schema))
 
 
 def write_subrun_files(
     finals: dict[str, Path],
-    tables_: dict[str, pl.DataFrame],
+    tables_: dict[str, Table],
     extra: Callable[[Path], None] | None = None,
     dataset: DatasetPartition | None = None,
-    parquet_tables: dict[str, pl.DataFrame] | None = None,
+    parquet_tables: dict[str, Table] | None = None,
 ) -> dict[str, Path]:
     """Write the HDF5 and Parquet outputs of one subrun atomically.
 
@@ -156,11 +195,11 @@ def write_subrun_files(
             write_hdf5_tables(temps["hdf5"], tables_)
             if extra is not None:
                 extra(temps["hdf5"])
-            for table, frame in (parquet_tables or tables_).items():
-                _write_parquet(frame, temps[table])
-                if dataset is not None and table in DATASET_TABLES:
-                    normalized = normalize(table, frame, dataset.magic_tel_ids)
-                    _write_parquet(normalized, temps[f"dataset:{table}"])
+            for name, table in (parquet_tables or tables_).items():
+                _write_parquet(table, temps[name])
+                if dataset is not None and name in DATASET_TABLES:
+                    _write_parquet(table, temps[f"dataset:{name}"],
+                                   partial(normalize, name, magic_tel_ids=dataset.magic_tel_ids))
         except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
             if not (is_write_error(err) or isinstance(err, HDF5ExtError)):
                 raise

@@ -1,0 +1,139 @@
+"""The prepared MAGIC events of a coincidence: what it needs at once, the rest on demand.
+
+The events are those of :func:`lmcoinc.io.magic.prepare_magic` on the
+concatenated tables (tested). :func:`scan_magic` reads only the columns
+the offsets, the pairing and the feature table need from each file; all
+columns of some events are read again from their files when asked for
+(:meth:`MagicEvents.rows`). :meth:`MagicEvents.from_frame` wraps events
+already in memory (the batch's cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..timestamps import magic_ns
+from .magic import (
+    REQUIRED_COLUMNS,
+    arrange_magic,
+    iter_magic_files,
+    prepare_magic,
+    read_magic_rows,
+)
+
+__all__ = ["MagicEvents", "scan_magic"]
+
+_FILE = "_lmcoinc_file"
+_ROW = "_lmcoinc_row"
+
+
+@dataclass
+class MagicEvents:
+    """Prepared MAGIC events, sorted by (obs_id, event_id, tel_id).
+
+    Attributes
+    ----------
+    keys : polars.DataFrame
+        ``obs_id_magic``, ``event_id_magic``, ``tel_id``.
+    t_ns : numpy.ndarray
+        Timestamps (int64 ns).
+    intensity, pointing_alt, pointing_az : numpy.ndarray
+        Those columns.
+    columns : list of str
+        All prepared columns, as :meth:`rows` gives them.
+    files : list of pathlib.Path
+        The files the events come from.
+    total_rows : int
+        Rows of the files before the cuts.
+    """
+
+    keys: pl.DataFrame
+    t_ns: np.ndarray
+    intensity: np.ndarray
+    pointing_alt: np.ndarray
+    pointing_az: np.ndarray
+    columns: list[str]
+    files: list[Path]
+    total_rows: int = 0
+    frame: pl.DataFrame | None = None
+    file_index: np.ndarray | None = None
+    file_rows: np.ndarray | None = None
+    schema: pl.Schema | None = None
+
+    @property
+    def height(self) -> int:
+        """Number of events."""
+        return len(self.t_ns)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, files: Sequence[Path]) -> MagicEvents:
+        """Events already prepared in memory (all columns)."""
+        return cls(
+            keys=frame.select("obs_id_magic", "event_id_magic", "tel_id"),
+            t_ns=magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy()),
+            intensity=frame["intensity"].to_numpy(),
+            pointing_alt=frame["pointing_alt"].to_numpy(),
+            pointing_az=frame["pointing_az"].to_numpy(),
+            columns=frame.columns,
+            files=list(files),
+            total_rows=frame.height,
+            frame=frame,
+        )
+
+    def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The prepared columns (all, or ``columns`` in that order) of the events at
+        ``positions`` (any order, repeats allowed)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.frame is not None:
+            frame = self.frame[positions]
+        else:
+            frame = self._read(positions)
+        return frame.select(columns) if columns is not None else frame
+
+    def _read(self, positions: np.ndarray) -> pl.DataFrame:
+        parts = []
+        for index in np.unique(self.file_index[positions]).tolist():
+            at = np.flatnonzero(self.file_index[positions] == index)
+            rows = self.file_rows[positions[at]]
+            unique, inverse = np.unique(rows, return_inverse=True)
+            part = read_magic_rows(self.files[index], unique)[inverse]
+            parts.append(part.cast(self.schema).with_columns(pl.Series(_ROW, at)))
+        if not parts:
+            return arrange_magic(pl.DataFrame(schema=self.schema))
+        return arrange_magic(pl.concat(parts).sort(_ROW).drop(_ROW))
+
+
+def scan_magic(directory: str | Path) -> MagicEvents:
+    """Read what the coincidence needs of the MAGIC files of a directory (first pass).
+
+    Raises
+    ------
+    InvalidFileError
+        As :func:`lmcoinc.io.magic.iter_magic_files`.
+    """
+    frames, files, schemas = [], [], []
+    for index, found in enumerate(iter_magic_files(directory, columns=REQUIRED_COLUMNS)):
+        files.append(found.path)
+        schemas.append(found.schema)
+        frames.append(found.frame.with_columns(
+            pl.lit(index, dtype=pl.Int32).alias(_FILE),
+            pl.int_range(found.frame.height, dtype=pl.Int64).alias(_ROW),
+        ))
+    if not frames:  # no file with a parameter table: no event
+        schemas = [{c: pl.Int64 for c in REQUIRED_COLUMNS}]
+        frames = [pl.DataFrame(schema={**schemas[0], _FILE: pl.Int32, _ROW: pl.Int64})]
+    schema = pl.concat([pl.DataFrame(schema=s) for s in schemas], how="vertical_relaxed").schema
+    raw = pl.concat(frames, how="vertical_relaxed")
+    prepared = prepare_magic(raw)
+    events = MagicEvents.from_frame(prepared, files)
+    events.total_rows = raw.height
+    events.frame = None
+    events.columns = arrange_magic(pl.DataFrame(schema=schema)).columns
+    events.file_index, events.file_rows = prepared[_FILE].to_numpy(), prepared[_ROW].to_numpy()
+    events.schema = schema
+    return events
