@@ -182,7 +182,7 @@ def _bool_fields(dataset: Any) -> set[str]:
 
 
 def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
-    """``dtype`` as PyTables reads it: native byte order marks, no h5py metadata, booleans."""
+    """``dtype`` without h5py metadata, with PyTables' booleans, in the stored byte order."""
     names = dtype.names
     formats = []
     for name in names:
@@ -193,6 +193,14 @@ def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
     return np.dtype(
         {"names": names, "formats": formats, "offsets": offsets, "itemsize": dtype.itemsize}
     )
+
+
+def _as_pytables(data: np.ndarray, bools: set[str]) -> np.ndarray:
+    """A table read by h5py as PyTables reads it: booleans, native byte order."""
+    stored = _plain_dtype(data.dtype, bools)
+    native = stored.newbyteorder("=")
+    data = data.view(stored)
+    return data if native == stored else data.astype(native)
 
 
 def read_table(
@@ -230,9 +238,7 @@ def read_table(
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
         raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
-    if columns is not None and len(columns) == 1:  # h5py returns the bare column
-        data = np.rec.fromarrays([data], names=list(columns)).view(np.ndarray)
-    return data.view(_plain_dtype(data.dtype, _bool_fields(node)))
+    return _as_pytables(data, _bool_fields(node))
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
