@@ -329,6 +329,47 @@ def _is_pickle(raw: bytes) -> bool:
     return ops[-1][0].name == "STOP"
 
 
+def test_attributes_equal_pytables(inputs):
+    dropped = set()
+    for path in inputs:
+        expected = _pytables_attributes(path)
+        with h5py.File(path) as handle:
+            for node, theirs in expected.items():
+                ours = attributes(handle[node])
+                for name, value in theirs.items():
+                    if not isinstance(value, np.generic | np.ndarray):  # PyTables unpickled it
+                        raw = handle[node].attrs[name]
+                        assert isinstance(raw, np.bytes_) and _is_pickle(bytes(raw))
+                        assert name not in ours
+                        dropped.add(name)
+                        continue
+                    assert type(ours[name]) is type(value), (path.name, node, name)
+                    assert np.array_equal(ours[name], value), (path.name, node, name)
+                assert ours.keys() <= theirs.keys()
+    # the LST parameters carry ctapipe's pickled EventType enum and empty unit strings
+    assert dropped == {"CTAFIELD_43_ENUM"}
+
+
+def test_attributes_of_every_kind_as_pytables(tmp_path):
+    path = tmp_path / "attrs.h5"
+    values = {
+        "int": 3, "float": 2.5, "bool": True, "bools": np.array([True, False]),
+        "text": "café", "empty_text": "", "bytes": b"abc", "empty_bytes": b"",
+        "zero": b"0", "array": np.arange(3), "empty_array": np.array([], dtype=float),
+        "strings": np.array([b"ab", b"c"]),
+    }
+    with tables.open_file(str(path), "w") as handle:
+        for name, value in values.items():
+            handle.root._v_attrs[name] = value
+    expected = _pytables_attributes(path)["/"]
+    with h5py.File(path) as handle:
+        ours = attributes(handle["/"])
+    assert ours.keys() == expected.keys() == values.keys()
+    for name, value in expected.items():
+        assert type(ours[name]) is type(value), name
+        assert np.array_equal(ours[name], value), name
+
+
 class _Plant:
     """Pickled by PyTables as a call of ``os.mkdir(marker)``: run when unpickled."""
 
