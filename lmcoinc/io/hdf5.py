@@ -182,7 +182,7 @@ def _bool_fields(dataset: Any) -> set[str]:
 
 
 def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
-    """``dtype`` as PyTables reads it: native byte order marks, no h5py metadata, booleans."""
+    """``dtype`` without h5py metadata, with PyTables' booleans, in the stored byte order."""
     names = dtype.names
     formats = []
     for name in names:
@@ -193,6 +193,14 @@ def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
     return np.dtype(
         {"names": names, "formats": formats, "offsets": offsets, "itemsize": dtype.itemsize}
     )
+
+
+def _as_pytables(data: np.ndarray, bools: set[str]) -> np.ndarray:
+    """A table read by h5py as PyTables reads it: booleans, native byte order."""
+    stored = _plain_dtype(data.dtype, bools)
+    native = stored.newbyteorder("=")
+    data = data.view(stored)
+    return data if native == stored else data.astype(native)
 
 
 def read_table(
@@ -230,9 +238,7 @@ def read_table(
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
         raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
-    if columns is not None and len(columns) == 1:  # h5py returns the bare column
-        data = np.rec.fromarrays([data], names=list(columns)).view(np.ndarray)
-    return data.view(_plain_dtype(data.dtype, _bool_fields(node)))
+    return _as_pytables(data, _bool_fields(node))
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
@@ -248,23 +254,43 @@ def attributes(node: Any) -> dict[str, Any]:
     """The user attributes of a node as PyTables gives them, without the pickled ones.
 
     PyTables' own attributes (CLASS, TITLE, FIELD_*, ...) are left out;
-    UTF-8 strings become ``numpy.str_``. A value that PyTables would unpickle
-    (an ASCII string ending with ".") is dropped: neither run nor copied on.
+    strings become ``numpy.str_`` (UTF-8) or ``numpy.bytes_`` (ASCII), also
+    when empty, and booleans ``numpy.bool_``. A value that PyTables would
+    unpickle (an ASCII string ending with ".") is dropped: neither run nor
+    copied on; so is an empty value of another type (PyTables writes none).
     """
-    from h5py import h5t
-
     out = {}
     for name in node.attrs:
         if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
             continue
-        value = node.attrs[name]
-        if isinstance(value, np.bytes_):
-            if node.attrs.get_id(name).get_type().get_cset() == h5t.CSET_UTF8:
-                value = np.str_(value.decode())
-            elif value.endswith(b".") and value not in (b"0", b"0."):
-                continue
-        out[name] = value
+        value = _attribute(node.attrs, name)
+        if value is not None:
+            out[name] = value
     return out
+
+
+def _attribute(attrs: Any, name: str) -> Any:
+    """One attribute as PyTables gives it; None for a pickle or an empty non-string."""
+    import h5py
+    from h5py import h5t
+
+    value = attrs[name]
+    stored = attrs.get_id(name).get_type()
+    utf8 = stored.get_class() == h5t.STRING and stored.get_cset() == h5t.CSET_UTF8
+    if isinstance(value, h5py.Empty):
+        if value.dtype.kind != "S":
+            return None
+        return np.str_("") if utf8 else np.bytes_(b"")
+    if isinstance(value, str):
+        return np.str_(value)
+    if isinstance(value, np.bytes_):
+        if utf8:
+            return np.str_(value.decode())
+        if value.endswith(b".") and value not in (b"0", b"0."):
+            return None
+    if stored.get_class() == h5t.BITFIELD and stored.get_size() == 1:
+        return np.asarray(value).astype(np.bool_)[()]
+    return value
 
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",
