@@ -17,37 +17,16 @@ The simulations: ``simulate(SimulationConfig())``, every case of
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import tables
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lmcoinc.simulate import SimulationConfig, simulate  # noqa: E402
-from lmcoinc.simulate_night import simulate_night  # noqa: E402
-from tests.cases import CASES  # noqa: E402
-
-
-def table_digests(path: Path) -> dict[str, str]:
-    """Node path → SHA-256 of the path and the rows, for every Table of an HDF5 file."""
-    out = {}
-    with tables.open_file(str(path)) as handle:
-        for node in handle.walk_nodes("/", "Table"):
-            digest = hashlib.sha256(node._v_pathname.encode())
-            digest.update(np.ascontiguousarray(node.read()).tobytes())
-            out[node._v_pathname] = digest.hexdigest()
-    return out
-
-
-def tree_digests(root: Path) -> dict[str, dict[str, str]]:
-    """Relative file path → :func:`table_digests`, for every ``.h5`` file below ``root``."""
-    return {str(p.relative_to(root)): table_digests(p) for p in sorted(root.rglob("*.h5"))}
+from lmcoinc.simulate import SimulationConfig, simulate, simulate_night  # noqa: E402
+from tests.cases import CASES, tree_digests  # noqa: E402
 
 
 def simulations() -> dict[str, object]:

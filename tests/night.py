@@ -1,7 +1,7 @@
 """A small simulated night shared by the batch, dataset and convert tests.
 
 Three consecutive 2 s LST-1 subruns of run 3265 and the MAGIC run covering
-them, simulated once per test session (``lmcoinc.simulate_night``).
+them, simulated once per test session (``lmcoinc.simulate.simulate_night``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lmcoinc.simulate_night import NightFiles, simulate_night
+from lmcoinc.simulate import NightFiles, simulate_night
 
 _CACHE: dict[str, Any] = {}
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import tables
 
-from lmcoinc.simulate import SimulatedFiles, SimulationConfig, _dead_time_mask, simulate
+from lmcoinc.simulate import SimulatedFiles, SimulationConfig, simulate
+from lmcoinc.simulate.events import dead_time_mask
 
 LST_KEY = "/dl1/event/telescope/parameters/LST_LSTCam"
 LST_IMAGE_KEY = "/dl1/event/telescope/image/LST_LSTCam"
@@ -272,12 +273,12 @@ def test_magic_starting_after_lst(tmp_path: Path) -> None:
     assert 0 < files.n_common < len(m1)
 
 
-def test_dead_time_mask() -> None:
+def testdead_time_mask() -> None:
     t = np.array([0, 5, 9, 12, 30, 31, 45], dtype=np.int64)
-    keep = _dead_time_mask(t, 10)
+    keep = dead_time_mask(t, 10)
     # 0 kept; 5, 9 within 10 of 0; 12 kept; 30 kept; 31 dropped; 45 kept
     assert keep.tolist() == [True, False, False, True, True, False, True]
-    assert _dead_time_mask(t, 0).all()
+    assert dead_time_mask(t, 0).all()
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Simulate a night: consecutive LST-1 subruns and the MAGIC run that covers them.
 
-Built on the public API of :mod:`lmcoinc.simulate`, which writes one LST-1
-subrun and the MAGIC files of the same time interval per call. Subrun ``i``
+Built on :func:`lmcoinc.simulate.simulate`, which writes one LST-1 subrun
+and the MAGIC files of the same time interval per call. Subrun ``i``
 is one call with the LST subrun starting ``i * subrun_s`` after the run
 start and the MAGIC data covering exactly the same interval (plus a margin
 before the first and after the last subrun). The shower streams of
@@ -20,12 +20,14 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["NightFiles", "simulate_night"]
+from .config import SimulationConfig
+from .magic_writer import MAGIC_PARAMETERS_KEY
+from .subrun import simulate
 
-_MAGIC_KEY = "/events/parameters"
+__all__ = ["NightFiles", "simulate_night"]
 
 
 @dataclass(frozen=True)
@@ -58,17 +60,15 @@ class NightFiles:
 
 def _simulate_chunk(args: tuple) -> tuple[int, str, list[str], int, int]:
     """Simulate subrun ``i`` into its own directory (runs in a worker process)."""
-    from .simulate import SimulationConfig, simulate
-
-    i, directory, kwargs = args
-    files = simulate(directory, SimulationConfig(**kwargs))
     import tables
 
+    i, directory, config = args
+    files = simulate(directory, config)
     max_id = 0
     for path in files.magic_files:
         with tables.open_file(str(path), mode="r") as handle:
-            if _MAGIC_KEY in handle:
-                ids = handle.get_node(_MAGIC_KEY).col("event_id")
+            if MAGIC_PARAMETERS_KEY in handle:
+                ids = handle.get_node(MAGIC_PARAMETERS_KEY).col("event_id")
                 max_id = max(max_id, int(ids.max()) if len(ids) else 0)
     return i, str(files.lst_file), [str(p) for p in files.magic_files], max_id, files.n_common
 
@@ -80,9 +80,9 @@ def _shift_event_ids(path: Path, shift: int) -> None:
     if shift == 0:
         return
     with tables.open_file(str(path), mode="a") as handle:
-        if _MAGIC_KEY not in handle:
+        if MAGIC_PARAMETERS_KEY not in handle:
             return
-        table = handle.get_node(_MAGIC_KEY)
+        table = handle.get_node(MAGIC_PARAMETERS_KEY)
         if table.nrows:
             table.modify_column(colname="event_id", column=table.col("event_id") + shift)
 
@@ -141,36 +141,82 @@ def simulate_night(
         raise ValueError("n_subruns must be between 1 and 999")
     if not subrun_s > 0:
         raise ValueError("subrun_s must be positive")
-    out = Path(out_dir)
-    lst_dir, magic_dir, work = out / "lst", out / "magic", out / ".chunks"
-    for directory in (lst_dir, magic_dir, work):
+    lst_dir, magic_dir, work = _fresh_dirs(Path(out_dir), "lst", "magic", ".chunks")
+    base = SimulationConfig(
+        duration_s=float(subrun_s),
+        true_offset_ns=int(true_offset_ns),
+        lst_rate_hz=lst_rate_hz,
+        magic_stereo_rate_hz=magic_stereo_rate_hz,
+        magic_subrun_s=float(subrun_s) + 2 * magic_margin_s + 1.0,  # one file per call
+        lst_obs_id=lst_obs_id,
+        magic_obs_id=magic_obs_id,
+    )
+    configs = _subrun_configs(base, n_subruns, seed, first_subrun, start_unix_s, magic_margin_s)
+    jobs = [(i, str(work / f"{i:04}"), config) for i, config in enumerate(configs)]
+    done = _run(jobs, processes)
+    lst_files, magic_files, n_common = _assemble(done, lst_dir, magic_dir, magic_obs_id)
+    shutil.rmtree(work, ignore_errors=True)
+    return NightFiles(
+        lst_dir=lst_dir,
+        lst_files=lst_files,
+        magic_dir=magic_dir,
+        magic_files=sorted(magic_files),
+        true_offset_ns=int(true_offset_ns),
+        n_common=n_common,
+    )
+
+
+def _fresh_dirs(out: Path, *names: str) -> list[Path]:
+    """Empty directories ``out/name`` (replaced if present)."""
+    dirs = [out / name for name in names]
+    for directory in dirs:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-    jobs = []
+    return dirs
+
+
+def _subrun_configs(
+    base: SimulationConfig,
+    n_subruns: int,
+    seed: int,
+    first_subrun: int,
+    start_unix_s: float,
+    magic_margin_s: float,
+) -> list[SimulationConfig]:
+    """The config of each subrun: consecutive LST subruns, MAGIC margins at both ends."""
+    configs = []
     for i in range(n_subruns):
-        kwargs = {
-            "duration_s": float(subrun_s),
-            "true_offset_ns": int(true_offset_ns),
-            "seed": seed * 100_003 + i,
-            "lst_rate_hz": lst_rate_hz,
-            "magic_stereo_rate_hz": magic_stereo_rate_hz,
-            "magic_start_delay_s": -magic_margin_s if i == 0 else 0.0,
-            "magic_extra_s": magic_margin_s if i == n_subruns - 1 else 0.0,
-            # one MAGIC file per telescope and call
-            "magic_subrun_s": float(subrun_s) + 2 * magic_margin_s + 1.0,
-            "lst_obs_id": lst_obs_id,
-            "lst_subrun": first_subrun + i,
-            "magic_obs_id": magic_obs_id,
-            "start_unix_s": start_unix_s + i * subrun_s,
-        }
-        jobs.append((i, str(work / f"{i:04}"), kwargs))
+        configs.append(
+            replace(
+                base,
+                seed=seed * 100_003 + i,
+                magic_start_delay_s=-magic_margin_s if i == 0 else 0.0,
+                magic_extra_s=magic_margin_s if i == n_subruns - 1 else 0.0,
+                lst_subrun=first_subrun + i,
+                start_unix_s=start_unix_s + i * base.duration_s,
+            )
+        )
+    return configs
+
+
+def _run(jobs: list[tuple], processes: int) -> list[tuple[int, str, list[str], int, int]]:
+    """Results of :func:`_simulate_chunk` for each job, in subrun order."""
     if processes > 1:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
             done = list(pool.map(_simulate_chunk, jobs))
     else:
         done = [_simulate_chunk(job) for job in jobs]
-    done.sort()
+    return sorted(done)
+
+
+def _assemble(
+    done: list[tuple[int, str, list[str], int, int]],
+    lst_dir: Path,
+    magic_dir: Path,
+    magic_obs_id: int,
+) -> tuple[list[Path], list[Path], list[int]]:
+    """Move the chunks' files into place, MAGIC event ids running on across the run."""
     lst_files, magic_files, n_common = [], [], []
     shift = 0
     for i, lst_file, chunk_magic, max_id, common in done:
@@ -185,12 +231,4 @@ def simulate_night(
             _shift_event_ids(target, shift)
             magic_files.append(target)
         shift += max_id
-    shutil.rmtree(work, ignore_errors=True)
-    return NightFiles(
-        lst_dir=lst_dir,
-        lst_files=lst_files,
-        magic_dir=magic_dir,
-        magic_files=sorted(magic_files),
-        true_offset_ns=int(true_offset_ns),
-        n_common=n_common,
-    )
+    return lst_files, magic_files, n_common
