@@ -13,6 +13,7 @@ files without a subarray (lstchain < 0.10).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -51,6 +52,9 @@ LAYOUT = f"{INSTRUMENT}/subarray/layout"
 OPTICS = f"{INSTRUMENT}/telescope/optics"
 CAMERA = f"{INSTRUMENT}/telescope/camera"
 _NAME = "LST-MAGIC-Array"
+#: layout versions that ctapipe 0.25 reads; the reference takes the default
+#: LST-1 for other ones (lstchain < 0.10 wrote 1.0), as for a missing layout
+_READABLE_LAYOUT_VERSIONS = {"2.0"}
 
 
 def telescope_positions(tel_ids: dict[str, int]) -> dict[int, np.ndarray]:
@@ -238,7 +242,7 @@ def write_subarray(
     import tables
 
     lst = read_raw_subarray(lst_file, InputError)
-    if lst is None:
+    if lst is None or str(lst.attrs[LAYOUT].get("TAB_VER")) not in _READABLE_LAYOUT_VERSIONS:
         _write_with_ctapipe(output_file, lst_file, magic_files, tel_ids)
         return
     magic = check_same_subarrays(magic_files)
@@ -324,9 +328,13 @@ def _write_with_ctapipe(
     from ctapipe.instrument import SubarrayDescription
     from ctapipe_io_lst import REFERENCE_LOCATION, LSTEventSource
 
-    log.warning("%s: no SubarrayDescription (lstchain < 0.10?); using the default LST-1",
-                lst_file)
-    subarray_lst = LSTEventSource.create_subarray(tel_id=1, reference_location=REFERENCE_LOCATION)
+    log.warning("%s: no readable SubarrayDescription (lstchain < 0.10?); using the default "
+                "LST-1", lst_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing provenance metadata of bundled resources
+        subarray_lst = LSTEventSource.create_subarray(
+            tel_id=1, reference_location=REFERENCE_LOCATION
+        )
     subarray_magic = SubarrayDescription.from_hdf(magic_files[0])
     descriptions = {}
     for name, tid in tel_ids.items():
