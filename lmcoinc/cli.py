@@ -144,16 +144,19 @@ def simulate(
     from .simulate import SimulationConfig
     from .simulate import simulate as simulate_files
 
-    files = simulate_files(
-        output_dir,
-        SimulationConfig(
-            duration_s=duration,
-            true_offset_ns=int(round(offset_us * 1000)),
-            seed=seed,
-            magic_start_delay_s=magic_start_delay,
-            images=images,
-        ),
-    )
+    try:
+        files = simulate_files(
+            output_dir,
+            SimulationConfig(
+                duration_s=duration,
+                true_offset_ns=int(round(offset_us * 1000)),
+                seed=seed,
+                magic_start_delay_s=magic_start_delay,
+                images=images,
+            ),
+        )
+    except LmcoincError as err:
+        raise _fail(err) from None
     typer.echo(f"LST file: {files.lst_file}")
     typer.echo(f"MAGIC directory: {files.magic_dir} ({len(files.magic_files)} files)")
     typer.echo(f"true offset: {files.true_offset_ns / 1000:.3f} us")
@@ -170,16 +173,17 @@ def demo(
     """Simulate a subrun, run the coincidence on it, print found and true offsets."""
     _setup_logging(False)
     logging.getLogger("lmcoinc").setLevel(logging.WARNING)
-    from .config import load_config
-    from .pipeline import run as run_pipeline
     from .simulate import SimulationConfig
     from .simulate import simulate as simulate_files
 
     true_ns = int(round(offset_us * 1000))
-    files = simulate_files(
-        work_dir / "input", SimulationConfig(duration_s=duration, true_offset_ns=true_ns)
-    )
     try:
+        files = simulate_files(
+            work_dir / "input", SimulationConfig(duration_s=duration, true_offset_ns=true_ns)
+        )
+        from .config import load_config
+        from .pipeline import run as run_pipeline
+
         result = run_pipeline(files.lst_file, files.magic_dir, work_dir / "output",
                               load_config(None))
     except LmcoincError as err:

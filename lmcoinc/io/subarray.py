@@ -325,8 +325,15 @@ def _write_with_ctapipe(
     """Fallback for LST files without a subarray: ctapipe and the default LST-1."""
     from astropy import units as u
     from astropy.coordinates import EarthLocation
-    from ctapipe.instrument import SubarrayDescription
-    from ctapipe_io_lst import REFERENCE_LOCATION, LSTEventSource
+
+    try:
+        from ctapipe.instrument import SubarrayDescription
+        from ctapipe_io_lst import REFERENCE_LOCATION, LSTEventSource
+    except ImportError:
+        raise InputError(
+            f"{lst_file}: no readable SubarrayDescription (lstchain < 0.10); the default LST-1 "
+            "description needs ctapipe and ctapipe_io_lst: pip install 'lmcoinc[simulate]'"
+        ) from None
 
     log.warning("%s: no readable SubarrayDescription (lstchain < 0.10?); using the default "
                 "LST-1", lst_file)

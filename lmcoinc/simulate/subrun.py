@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import SimulationConfig, validate
 from .events import simulate_events
+from .libraries import prepare_libraries
 from .lst import lst_columns
 from .lst_writer import write_lst_file
 from .magic import magic_columns
@@ -68,8 +69,11 @@ def simulate(out_dir: Path | str, config: SimulationConfig = SimulationConfig())
     ValueError
         If the configuration is inconsistent (non-positive durations or
         rates, rates not compatible with the dead times, empty MAGIC window).
+    MissingPackagesError
+        If ctapipe or lstchain (the ``simulate`` extra) is not installed.
     """
     validate(config)
+    prepare_libraries()
     out = Path(out_dir)
     magic_dir = out / "magic"
     magic_dir.mkdir(parents=True, exist_ok=True)

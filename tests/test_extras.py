@@ -1,0 +1,41 @@
+"""Without the ``simulate`` extra (ctapipe, lstchain): clear one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lmcoinc.cli import app
+from lmcoinc.config import load_config
+from lmcoinc.errors import InputError
+from lmcoinc.pipeline import run
+from lmcoinc.simulate import SimulationConfig, simulate
+from lmcoinc.simulate.libraries import MISSING_PACKAGES, MissingPackagesError
+
+MESSAGE = "lmcoinc simulate needs the simulator's packages: pip install 'lmcoinc[simulate]'"
+
+
+@pytest.mark.parametrize("package", ["ctapipe", "lstchain"])
+def test_simulate_without_the_extra(
+    package: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # import fails as if not installed
+    with pytest.raises(MissingPackagesError, match=r"pip install 'lmcoinc\[simulate\]'"):
+        simulate(tmp_path, SimulationConfig(duration_s=0.1))
+    assert not list(tmp_path.iterdir())
+    for command in (["simulate", str(tmp_path)], ["demo", str(tmp_path)]):
+        proc = CliRunner().invoke(app, command)
+        assert proc.exit_code == 1
+        assert proc.output == f"lmcoinc: error: {MESSAGE}\n"
+    assert MISSING_PACKAGES == MESSAGE
+
+
+def test_old_lst_file_without_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = simulate(tmp_path / "in", SimulationConfig(duration_s=1.0, lst_subarray=False))
+    run(files.lst_file, files.magic_dir, tmp_path / "with", load_config(None))  # default LST-1
+    monkeypatch.setitem(sys.modules, "ctapipe_io_lst", None)
+    with pytest.raises(InputError, match=r"lstchain < 0\.10.*pip install 'lmcoinc\[simulate\]'"):
+        run(files.lst_file, files.magic_dir, tmp_path / "out", load_config(None))
