@@ -23,20 +23,36 @@ older lstchain wrote real UCTS/TIB times). MAGIC timestamps are on the absolute
 100 ns grid (``ctapipe_io_magic`` rounds ``MTime.fNanoSec`` to 1e-7 s) and
 stored exactly as integer ``time_sec`` / ``time_nanosec``.
 
+Truth
+-----
+Beside the files, ``truth/true_pairs.parquet`` lists the pairs a correct
+coincidence can find and ``truth/truth.json`` the clock, counts and live
+time; :func:`lmcoinc.simulate.truth.recall_purity` scores found pairs.
+
 Modules
 -------
-``config`` parameters; ``events`` showers, triggers, dead times, clocks;
-``lst`` / ``magic`` the table contents; ``lst_writer`` / ``magic_writer`` the
-files (with ``instrument``, ``images``, ``tablewriter``); ``truth`` what a
-correct coincidence finds; ``subrun`` one subrun; ``night`` consecutive subruns.
-Importing this package costs numpy only: ctapipe, lstchain and astropy are
-imported when files are written.
+``config`` parameters; ``events`` showers, triggers, dead times; ``clocks``
+offset, drift, jitter; ``pointing`` pointing and geometric delay; ``lst`` /
+``magic`` the table contents; ``lst_writer`` / ``magic_writer`` the files
+(with ``instrument``, ``images``, ``tablewriter``); ``truth`` and
+``livetime`` what a correct coincidence finds; ``subrun`` one subrun;
+``night`` consecutive subruns. Importing this
+package costs numpy only: ctapipe, lstchain and astropy are imported when
+files are written (install them with ``pip install 'lmcoinc[simulate]'``).
 """
 
 from __future__ import annotations
 
 from .config import SimulationConfig
+from .livetime import LiveTime
 from .night import NightFiles, simulate_night
 from .subrun import SimulatedFiles, simulate
 
-__all__ = ["NightFiles", "SimulatedFiles", "SimulationConfig", "simulate", "simulate_night"]
+__all__ = [
+    "LiveTime",
+    "NightFiles",
+    "SimulatedFiles",
+    "SimulationConfig",
+    "simulate",
+    "simulate_night",
+]

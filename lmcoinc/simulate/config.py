@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = ["LST_INTERLEAVED_RATE_HZ", "MAGIC_INTERLEAVED_RATE_HZ", "SimulationConfig", "validate"]
@@ -22,7 +23,8 @@ class SimulationConfig:
     duration_s : float
         Length of the LST-1 subrun in seconds.
     true_offset_ns : int
-        MAGIC clock minus LST clock: ``t_MAGIC = t_LST + true_offset_ns``.
+        MAGIC clock minus LST clock at the clock reference time (seconds are
+        fine: a broken MAGIC GPS is off by seconds).
     seed : int
         Seed of ``numpy.random.default_rng``; the same config gives identical tables.
     lst_rate_hz : float
@@ -53,6 +55,22 @@ class SimulationConfig:
     lst_subarray : bool
         Write the subarray description to the LST file; ``False`` mimics old
         lstchain (< 0.10) files: only the optics table is written.
+    drift_ns_per_s : float
+        MAGIC clock rate error: for a shower at true time ``t`` (the LST-1
+        clock), ``t_MAGIC = t + true_offset_ns + drift_ns_per_s * (t - t_ref)``
+        (times in s in the last term).
+    clock_reference_unix_s : float or None
+        ``t_ref`` (UNIX s); ``None``: the start of this call's MAGIC data
+        (``start_unix_s + magic_start_delay_s``). ``simulate_night`` sets the
+        start of the night's MAGIC data, so that its subruns share one clock.
+    geometric_delay : bool
+        Add to each MAGIC telescope's time the light-travel delay of a plane
+        shower front from the pointing direction, relative to LST-1 (see
+        :func:`lmcoinc.simulate.pointing.geometric_delays_ns`).
+    pointing_schedule : tuple of (float, float, float)
+        ``(start_unix_s, alt_deg, az_deg)`` segments, in time order: from its
+        start on, a segment tracks the source at that alt/az (sidereal motion
+        at La Palma). Empty: a slow linear drift around alt 68.8 deg, az 189 deg.
     """
 
     duration_s: float = 10.0
@@ -71,6 +89,10 @@ class SimulationConfig:
     start_unix_s: float = 1700000000.0
     images: bool = False
     lst_subarray: bool = True
+    drift_ns_per_s: float = 0.0
+    clock_reference_unix_s: float | None = None
+    geometric_delay: bool = False
+    pointing_schedule: tuple[tuple[float, float, float], ...] = ()
 
 
 def validate(config: SimulationConfig) -> None:
@@ -97,3 +119,19 @@ def validate(config: SimulationConfig) -> None:
         raise ValueError("magic_stereo_rate_hz is not reachable with magic_dead_time_ns")
     if config.duration_s + config.magic_extra_s <= config.magic_start_delay_s:
         raise ValueError("the MAGIC data window is empty")
+    if not math.isfinite(config.drift_ns_per_s):
+        raise ValueError("drift_ns_per_s must be finite")
+    _validate_schedule(config.pointing_schedule)
+
+
+def _validate_schedule(schedule: tuple[tuple[float, float, float], ...]) -> None:
+    starts = []
+    for segment in schedule:
+        if len(segment) != 3:
+            raise ValueError("pointing_schedule: segments are (start_unix_s, alt_deg, az_deg)")
+        start, alt, _ = segment
+        if not 0 < alt <= 90:
+            raise ValueError(f"pointing_schedule: altitude {alt} deg not in (0, 90]")
+        starts.append(start)
+    if starts != sorted(starts):
+        raise ValueError("pointing_schedule: segments must be in time order")

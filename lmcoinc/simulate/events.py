@@ -1,25 +1,24 @@
-"""The shower stream, the triggers of both systems, their dead times and clocks.
+"""The shower stream and the triggers of both systems with their dead times and clocks.
 
 One stream of air showers is drawn in "true" time (int64 ns from the LST
 subrun start). MAGIC records the stereo showers in its data window; LST-1
 records a fraction of them (the brighter, the likelier), LST-only showers and
 its interleaved calibration events. Each system applies its own
-non-paralysable dead time and reads the time on its own 100 ns clock grid
-with a Gaussian jitter; the MAGIC clock runs ``true_offset_ns`` ahead.
+non-paralysable dead time and reads the time on its own clock (:mod:`.clocks`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 
+from .clocks import CLOCK_GRID_NS, lst_clock, magic_clock_shift_ns, magic_clocks, ns
 from .config import LST_INTERLEAVED_RATE_HZ, MAGIC_INTERLEAVED_RATE_HZ, SimulationConfig
+from .pointing import geometric_delays_ns, telescope_pointing
 
 __all__ = [
-    "CLOCK_GRID_NS",
     "INTEGRAL_INDEX",
     "KIND_COMMON",
     "KIND_FLATFIELD",
@@ -27,19 +26,15 @@ __all__ = [
     "KIND_PEDESTAL",
     "EventStream",
     "dead_time_mask",
-    "ns",
     "simulate_events",
 ]
 
-CLOCK_GRID_NS = 100
 #: integral index of the shower size distribution (power law)
 INTEGRAL_INDEX = 1.7
 #: kinds of LST-1 triggers: shower also seen by MAGIC's trigger, LST-only shower,
 #: interleaved pedestal, interleaved flat-field
 KIND_COMMON, KIND_LST_ONLY, KIND_PEDESTAL, KIND_FLATFIELD = 0, 1, 2, 3
 
-_LST_JITTER_NS = 20.0
-_MAGIC_JITTER_NS = 20.0
 _MAGIC_IMAGE_LOSS = 0.05  # fraction of stereo events without image in one telescope
 
 
@@ -62,11 +57,18 @@ class EventStream:
         ``KIND_*`` of each LST-1 trigger.
     lst_shower : numpy.ndarray
         Index of the shower of a ``KIND_COMMON`` trigger, else -1.
-    magic_true_ns, magic_stamp_ns : numpy.ndarray
-        True time and MAGIC clock reading (relative to ``t0_ns``) of each
-        accepted MAGIC stereo shower trigger.
-    magic_diff_s : numpy.ndarray
-        Time since the previous MAGIC trigger of any type (s).
+    magic_trigger_ns : numpy.ndarray
+        True time of every accepted MAGIC trigger, interleaved ones included.
+    magic_true_ns : numpy.ndarray
+        True time of each accepted MAGIC stereo shower trigger.
+    magic_stamps_ns : numpy.ndarray
+        Shape ``(2, n)``: M1 and M2 clock readings (relative to ``t0_ns``) of them.
+    magic_diffs_s : numpy.ndarray
+        Shape ``(2, n)``: time since the previous MAGIC trigger of any type (s).
+    magic_clock_shift_ns : numpy.ndarray
+        MAGIC clock minus true time (offset and drift, float ns) of each.
+    magic_delays_ns : numpy.ndarray
+        Shape ``(2, n)``: geometric delay (float ns) added to the M1 and M2 times.
     magic_shower : numpy.ndarray
         Shower index of each MAGIC stereo trigger.
     magic_lost : numpy.ndarray
@@ -81,16 +83,14 @@ class EventStream:
     lst_stamp_ns: np.ndarray
     lst_kind: np.ndarray
     lst_shower: np.ndarray
+    magic_trigger_ns: np.ndarray
     magic_true_ns: np.ndarray
-    magic_stamp_ns: np.ndarray
-    magic_diff_s: np.ndarray
+    magic_stamps_ns: np.ndarray
+    magic_diffs_s: np.ndarray
+    magic_clock_shift_ns: np.ndarray
+    magic_delays_ns: np.ndarray
     magic_shower: np.ndarray
     magic_lost: np.ndarray
-
-
-def ns(seconds: float) -> int:
-    """Seconds (float) to integer nanoseconds through the shortest decimal repr."""
-    return int((Decimal(repr(float(seconds))) * 10**9).to_integral_value())
 
 
 def dead_time_mask(t: np.ndarray, dead_ns: int) -> np.ndarray:
@@ -121,23 +121,6 @@ def _periodic(rng: np.random.Generator, rate_hz: float, lo: int, hi: int) -> np.
     period = int(round(1e9 / rate_hz))
     phase = int(rng.integers(0, period))
     return np.arange(lo + phase, hi, period, dtype=np.int64)
-
-
-def _grid(t: np.ndarray, phase_ns: int = 0) -> np.ndarray:
-    """Round float ns times to the 100 ns clock grid ``phase_ns + k * 100`` (int64)."""
-    k = np.rint((t - phase_ns) / CLOCK_GRID_NS).astype(np.int64)
-    return k * CLOCK_GRID_NS + phase_ns
-
-
-def _lst_clock_phase(t0_ns: int, obs_id: int) -> int:
-    """Phase (ns, relative to ``t0_ns``) of the LST-1 100 ns clock grid of a run.
-
-    ``ctapipe_io_lst`` computes the dragon time as the UCTS (White Rabbit, 1 ns)
-    timestamp of the run's first event plus multiples of the 100 ns counter, so
-    the grid has a run-specific ns phase (drawn from the run number here).
-    """
-    phase_abs = int(np.random.default_rng(obs_id).integers(0, CLOCK_GRID_NS))
-    return (phase_abs - t0_ns) % CLOCK_GRID_NS
 
 
 def _lst_trigger_probability(log_size: np.ndarray) -> np.ndarray:
@@ -229,14 +212,11 @@ def simulate_events(config: SimulationConfig, rng: np.random.Generator) -> Event
     l_t, l_kind, l_shower = _lst_triggers(config, rng, sh_t, sh_lst, lam_common, dur)
     m_t, m_shower = _magic_triggers(config, rng, sh_t, m_lo, m_hi)
 
-    # clocks: 100 ns grids with a small jitter; MAGIC carries the offset
     t0_ns = ns(config.start_unix_s) // CLOCK_GRID_NS * CLOCK_GRID_NS
-    l_phase = _lst_clock_phase(t0_ns, config.lst_obs_id)
-    l_stamp = _grid(l_t + rng.normal(0.0, _LST_JITTER_NS, l_t.size), l_phase)
-    m_stamp_all = _grid(m_t + config.true_offset_ns + rng.normal(0.0, _MAGIC_JITTER_NS, m_t.size))
-    # MRawEvtHeader.fTimeDiff: time since the previous event of any type
-    m_diff_all = np.diff(m_stamp_all, prepend=m_stamp_all[:1]) * 1e-9
+    l_stamp = lst_clock(rng, config, t0_ns, l_t)
     cosmic = m_shower >= 0
+    delays = _geometric_delays(config, t0_ns, m_t, cosmic)
+    m_stamps, m_diffs = magic_clocks(rng, config, t0_ns, m_t, delays)
 
     # image lost by the cleaning in one telescope (row absent from that file)
     n_m = int(cosmic.sum())
@@ -253,9 +233,22 @@ def simulate_events(config: SimulationConfig, rng: np.random.Generator) -> Event
         lst_stamp_ns=l_stamp,
         lst_kind=l_kind,
         lst_shower=l_shower,
+        magic_trigger_ns=m_t,
         magic_true_ns=m_t[cosmic],
-        magic_stamp_ns=m_stamp_all[cosmic],
-        magic_diff_s=m_diff_all[cosmic],
+        magic_stamps_ns=m_stamps[:, cosmic],
+        magic_diffs_s=m_diffs[:, cosmic],
+        magic_clock_shift_ns=magic_clock_shift_ns(config, t0_ns, m_t[cosmic]),
+        magic_delays_ns=np.zeros((2, n_m)) if delays is None else delays[:, cosmic],
         magic_shower=m_shower[cosmic],
         magic_lost=lost,
     )
+
+
+def _geometric_delays(
+    config: SimulationConfig, t0_ns: int, m_t: np.ndarray, cosmic: np.ndarray
+) -> np.ndarray | None:
+    """Geometric delays (2, n) of M1 and M2: 0 for interleaved triggers; ``None``: disabled."""
+    if not config.geometric_delay:
+        return None
+    alt, az = telescope_pointing(config, t0_ns, m_t, 0.0, 0.0)
+    return np.where(cosmic, geometric_delays_ns(alt, az), 0.0)

@@ -22,7 +22,7 @@ from .events import (
     KIND_PEDESTAL,
     EventStream,
 )
-from .pointing import pointing
+from .pointing import telescope_pointing
 from .shapes import shower_shapes
 
 __all__ = [
@@ -68,9 +68,10 @@ class LstTable:
     columns : dict of numpy.ndarray
         Column name → values, one per row (file order).
     usable_rows : numpy.ndarray
-        Indices of the rows of showers also triggered in MAGIC's time range
-        that survive the coincidence's selection (event_type 32, finite
-        intensity and time_gradient, event id not duplicated).
+        Indices of the rows of showers that MAGIC's trigger also saw (if it
+        was recording) and that survive the coincidence's selection
+        (event_type 32, finite intensity, time_gradient, alt_tel and az_tel,
+        event id not duplicated).
     usable_showers : numpy.ndarray
         Shower index of each usable row.
     """
@@ -204,11 +205,11 @@ def _event_ids(
     return event_id, dup
 
 
-def _time_and_type_columns(stream: EventStream) -> dict[str, np.ndarray]:
+def _time_and_type_columns(stream: EventStream, config: SimulationConfig) -> dict[str, np.ndarray]:
     """Timestamps, pointing, event and trigger types."""
     kind = stream.lst_kind
     time = lst_unix_times(stream.t0_ns + stream.lst_stamp_ns)
-    alt, az = pointing(stream.lst_true_ns, 1.5e-5, -2.0e-5)
+    alt, az = telescope_pointing(config, stream.t0_ns, stream.lst_true_ns, 1.5e-5, -2.0e-5)
     event_type = np.full(kind.size, EVENT_TYPE_SHOWER, np.int64)
     event_type[kind == KIND_PEDESTAL] = EVENT_TYPE_PEDESTAL
     event_type[kind == KIND_FLATFIELD] = EVENT_TYPE_FLATFIELD
@@ -239,7 +240,7 @@ def lst_columns(
     stream : EventStream
         The accepted triggers.
     config : SimulationConfig
-        Run and subrun numbers, rate and duration (for the event ids).
+        Run and subrun numbers, rate and duration (for the event ids), pointing.
     rng : numpy.random.Generator
         Random generator (the draws are made in a fixed order).
 
@@ -262,14 +263,11 @@ def lst_columns(
     event_id, dup = _event_ids(kind, config, rng)
     cols["obs_id"] = np.full(n, config.lst_obs_id, np.int64)
     cols["event_id"] = event_id
-    cols.update(_time_and_type_columns(stream))
+    cols.update(_time_and_type_columns(stream, config))
 
-    usable = (
-        (kind == KIND_COMMON)
-        & np.isfinite(cols["intensity"])
-        & np.isfinite(cols["time_gradient"])
-        & ~np.isin(np.arange(n), [dup - 1, dup])
-    )
+    required = ("intensity", "time_gradient", "alt_tel", "az_tel")
+    usable = (kind == KIND_COMMON) & np.logical_and.reduce([np.isfinite(cols[c]) for c in required])
+    usable &= ~np.isin(np.arange(n), [dup - 1, dup])
     rows = np.flatnonzero(usable)
     return LstTable(columns=cols, usable_rows=rows, usable_showers=stream.lst_shower[rows])
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import SimulationConfig
 from .events import EventStream
-from .pointing import pointing
+from .pointing import telescope_pointing
 from .shapes import shower_shapes
 
 __all__ = ["MAGIC_FOCAL_LENGTH_M", "MAGIC_N_PIXELS", "MAGIC_TELS", "magic_columns"]
@@ -65,7 +65,7 @@ def magic_columns(
     stream : EventStream
         The accepted triggers.
     config : SimulationConfig
-        For the MAGIC run number.
+        MAGIC run number and pointing.
     rng : numpy.random.Generator
         Random generator (the draws are made in a fixed order).
 
@@ -77,12 +77,14 @@ def magic_columns(
     sh = stream.magic_shower
     n = sh.size
     event_id = np.arange(1, n + 1, dtype=np.int64)
-    time_sec, time_nanosec = np.divmod(stream.t0_ns + stream.magic_stamp_ns, 10**9)
     log_size = stream.shower_log_size[sh]
     out: dict[int, dict[str, np.ndarray]] = {}
     for i_tel, tel_id in enumerate(MAGIC_TELS):
         intensity = _GAIN[i_tel] * 10**log_size * 10 ** rng.normal(0.0, 0.12, n)
-        alt, az = pointing(stream.magic_true_ns, _ALT_SHIFT[i_tel], _AZ_SHIFT[i_tel])
+        alt, az = telescope_pointing(
+            config, stream.t0_ns, stream.magic_true_ns, _ALT_SHIFT[i_tel], _AZ_SHIFT[i_tel]
+        )
+        time_sec, time_nanosec = np.divmod(stream.t0_ns + stream.magic_stamps_ns[i_tel], 10**9)
         cols = {
             "obs_id": np.full(n, config.magic_obs_id, np.uint64),
             "event_id": event_id,
@@ -92,7 +94,7 @@ def magic_columns(
             "tels_with_trigger": np.full(n, _TELS_WITH_TRIGGER, np.int64),
             "time_sec": time_sec,
             "time_nanosec": time_nanosec,
-            "time_diff": stream.magic_diff_s,
+            "time_diff": stream.magic_diffs_s[i_tel],
         }
         cols.update(_image_columns(rng, intensity, n))
         keep = stream.magic_lost != i_tel + 1

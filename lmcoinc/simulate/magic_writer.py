@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .clocks import magic_clock_shift_ns, ns
 from .config import SimulationConfig
-from .events import EventStream, ns
+from .events import EventStream
 from .images import append_images
 from .instrument import (
     magic_camera_geometry,
@@ -100,7 +101,8 @@ def magic_subruns(
     m_lo, m_hi = stream.magic_lo_ns, stream.magic_hi_ns
     sub_ns = ns(config.magic_subrun_s)
     n_sub = max(1, -(-(m_hi - m_lo) // sub_ns))
-    offset_lo = m_lo + config.true_offset_ns  # MAGIC clock of the window start
+    shift_lo = magic_clock_shift_ns(config, stream.t0_ns, np.array([m_lo]))[0]
+    offset_lo = m_lo + int(round(shift_lo))  # MAGIC clock of the window start
     stamp = (cols["time_sec"] * 10**9 + cols["time_nanosec"]) - stream.t0_ns
     return n_sub, np.clip((stamp - offset_lo) // sub_ns, 0, n_sub - 1)
 

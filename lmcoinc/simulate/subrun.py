@@ -7,14 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .clocks import clock_reference_ns
 from .config import SimulationConfig, validate
 from .events import simulate_events
 from .libraries import prepare_libraries
+from .livetime import LiveTime, live_time
 from .lst import lst_columns
 from .lst_writer import write_lst_file
 from .magic import magic_columns
 from .magic_writer import write_magic_files
-from .truth import count_common
+from .truth import count_common, true_pairs, write_truth
 
 __all__ = ["SimulatedFiles", "simulate"]
 
@@ -35,9 +37,16 @@ class SimulatedFiles:
         The simulated clock offset (MAGIC minus LST) in ns.
     n_common : int
         Number of showers with a usable LST-1 shower row (event_type 32, finite
-        intensity and time_gradient, unique event id) and a row in at least one
-        MAGIC file: the pairs a correct coincidence search can find (besides
-        accidental ones).
+        intensity, time_gradient, alt_tel and az_tel, unique event id) and a
+        row in at least one MAGIC file: the pairs a correct coincidence search
+        can find (besides accidental ones).
+    true_pairs : pathlib.Path
+        ``OUT/truth/true_pairs.parquet``: one row per usable LST-1 row and MAGIC
+        row of the same shower (see :mod:`lmcoinc.simulate.truth`).
+    truth_file : pathlib.Path
+        ``OUT/truth/truth.json``: clock, counts, live time and the config.
+    live_time : LiveTime
+        True live times and rates.
     """
 
     lst_file: Path
@@ -45,6 +54,9 @@ class SimulatedFiles:
     magic_files: list[Path]
     true_offset_ns: int
     n_common: int
+    true_pairs: Path
+    truth_file: Path
+    live_time: LiveTime
 
 
 def simulate(out_dir: Path | str, config: SimulationConfig = SimulationConfig()) -> SimulatedFiles:
@@ -54,8 +66,9 @@ def simulate(out_dir: Path | str, config: SimulationConfig = SimulationConfig())
     ----------
     out_dir : pathlib.Path or str
         Output directory (created if needed). The LST file is written into it,
-        the MAGIC files into its subdirectory ``magic``. Existing files of the
-        same names are replaced, stale MAGIC files of the same MAGIC run are removed.
+        the MAGIC files into its subdirectory ``magic``, the truth into
+        ``truth``. Existing files of the same names are replaced, stale MAGIC
+        files of the same MAGIC run are removed.
     config : SimulationConfig
         Simulation parameters.
 
@@ -90,12 +103,23 @@ def simulate(out_dir: Path | str, config: SimulationConfig = SimulationConfig())
 
     for stale in magic_dir.glob(f"dl1_M[12].Run{config.magic_obs_id:08}.*.h5"):
         stale.unlink()
-    magic_files = write_magic_files(magic_dir, magic_cols, stream, config, rng)
+    magic_files = sorted(write_magic_files(magic_dir, magic_cols, stream, config, rng))
 
+    pairs = true_pairs(stream, lst, magic_cols)
+    live = live_time(stream, config)
+    extra = {
+        "lst_file": lst_file.name,
+        "magic_files": [p.name for p in magic_files],
+        "clock_reference_unix_ns": clock_reference_ns(config, stream.t0_ns),
+    }
+    pairs_path, truth_path = write_truth(out / "truth", pairs, live, config, extra)
     return SimulatedFiles(
         lst_file=lst_file,
         magic_dir=magic_dir,
-        magic_files=sorted(magic_files),
+        magic_files=magic_files,
         true_offset_ns=int(config.true_offset_ns),
-        n_common=count_common(stream, lst),
+        n_common=count_common(pairs),
+        true_pairs=pairs_path,
+        truth_file=truth_path,
+        live_time=live,
     )
