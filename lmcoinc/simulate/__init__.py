@@ -36,7 +36,7 @@ offset, drift, jitter; ``pointing`` pointing and geometric delay; ``lst`` /
 ``magic`` the table contents; ``lst_writer`` / ``magic_writer`` the files
 (with ``instrument``, ``images``, ``tablewriter``); ``truth`` and
 ``livetime`` what a correct coincidence finds; ``subrun`` one subrun;
-``night`` consecutive subruns. Importing this
+``night`` consecutive subruns; ``merge`` merged run files. Importing this
 package costs numpy only: ctapipe, lstchain and astropy are imported when
 files are written (install them with ``pip install 'lmcoinc[simulate]'``).
 """
@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from .config import SimulationConfig
 from .livetime import LiveTime
+from .merge import merge_lst_files
 from .night import NightFiles, simulate_night
 from .subrun import SimulatedFiles, simulate
 
@@ -53,6 +54,7 @@ __all__ = [
     "NightFiles",
     "SimulatedFiles",
     "SimulationConfig",
+    "merge_lst_files",
     "simulate",
     "simulate_night",
 ]
