@@ -22,6 +22,7 @@ __all__ = [
     "LmcoincError",
     "LstInputError",
     "MagicInputError",
+    "MissingPackageError",
     "NoCoincidenceError",
     "NoMagicEventsError",
     "OutputError",
@@ -86,6 +87,10 @@ class SchedulerError(LmcoincError):
     """The Dask scheduler cannot be used (dask not installed, not reachable)."""
 
 
+class MissingPackageError(LmcoincError, ImportError):
+    """An optional package that a command needs is not installed (an ``lmcoinc`` extra)."""
+
+
 #: Exit code of ``lmcoinc batch`` when at least one subrun failed.
 EXIT_SUBRUNS_FAILED = 4
 #: Exit code after Ctrl-C or SIGTERM.
@@ -93,6 +98,7 @@ EXIT_INTERRUPTED = 130
 
 _CODES: dict[type[BaseException], int] = {
     SchedulerError: 2,
+    MissingPackageError: 2,
     NoCoincidenceError: 3,
     NoMagicEventsError: 7,
     TooManyMultiMatchesError: 11,
@@ -107,7 +113,7 @@ _CODES: dict[type[BaseException], int] = {
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error (a bug: please report it)",
-    2: "command-line usage error, or the Dask scheduler cannot be used",
+    2: "usage error, a missing optional package, or the Dask scheduler cannot be used",
     3: "no coincident events, or no time overlap of LST-1 and MAGIC data",
     EXIT_SUBRUNS_FAILED: "batch: at least one subrun failed (see the summary)",
     7: "no MAGIC events in the MAGIC files",
