@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["coincident_pairs", "last_partner"]
+__all__ = ["JOIN_CHUNK_ROWS", "coincident_pairs", "last_partner"]
+
+#: LST events joined at a time.
+JOIN_CHUNK_ROWS = 1_000_000
 
 
 def coincident_pairs(
@@ -34,15 +37,19 @@ def coincident_pairs(
     empty = np.empty(0, dtype=np.int64)
     if len(t_lst) == 0 or len(t_magic) == 0:
         return empty, empty.copy()
-    left = pl.DataFrame(
-        {"i": np.arange(len(t_lst), dtype=np.int64), "lo": t_lst + (offset_ns - window_ns)}
-    ).sort("lo")
     right_order = np.argsort(t_magic, kind="stable")
     t_sorted = t_magic[right_order]
     right = pl.DataFrame({"t": t_sorted}).with_row_index("pos")
-    matched = left.join_asof(
-        right, left_on="lo", right_on="t", strategy="forward", tolerance=2 * window_ns
-    ).drop_nulls("pos")
+    lo_all = t_lst + (offset_ns - window_ns)
+    left_order = np.argsort(lo_all, kind="stable")
+    parts = []
+    for first in range(0, len(left_order), JOIN_CHUNK_ROWS):  # bounded memory on merged runs
+        i = left_order[first : first + JOIN_CHUNK_ROWS]
+        left = pl.DataFrame({"i": i, "lo": lo_all[i]})
+        parts.append(left.join_asof(
+            right, left_on="lo", right_on="t", strategy="forward", tolerance=2 * window_ns
+        ).drop_nulls("pos").select("i", "lo", "pos"))
+    matched = pl.concat(parts)
     i = matched["i"].to_numpy()
     hi = matched["lo"].to_numpy() + 2 * window_ns
     pos = matched["pos"].to_numpy().astype(np.int64)

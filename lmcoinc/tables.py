@@ -19,6 +19,7 @@ from .columns import LST_INDEX, MAGIC_INDEX, common_columns
 from .config import CoincidenceConfig
 from .io.lst_events import LstEvents
 from .io.magic_events import MagicEvents
+from .memory import release_free_memory
 from .stereo import (
     FROM_LST,
     FROM_MAGIC,
@@ -197,6 +198,7 @@ def build_tables(
         }
         rows = merge_equal_rows(rows, fingerprint, fetch, schema)
         plan = stereo_plan(rows, config.tel_names)
+    release_free_memory()
     events = StereoEvents(plan, parameters, schema, fetch)
     profiles = [profile_frame(tel_id, tel) for tel_id, tel in found.items()]
     profile = profiles[0]

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from lmcoinc import match
 from lmcoinc.match import coincident_pairs, last_partner
 
 from . import bruteforce as bf
@@ -15,6 +17,20 @@ def test_pairs_match_bruteforce(t_lst, t_magic, offset, w):
     t_lst, t_magic = np.array(t_lst, dtype=np.int64), np.array(t_magic, dtype=np.int64)
     got = coincident_pairs(t_lst, t_magic, offset, w)
     want = bf.pairs(t_lst, t_magic, offset, w)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1_000])
+def test_pairs_in_chunks_of_lst_events(chunk, monkeypatch):
+    """The join of a merged run goes a chunk of LST events at a time: the same pairs."""
+    monkeypatch.setattr(match, "JOIN_CHUNK_ROWS", chunk)
+    rng = np.random.default_rng(chunk)
+    t_lst = rng.integers(0, 200_000, 300) // 100 * 100
+    t_magic = np.concatenate([t_lst[::3] - 3200, rng.integers(0, 200_000, 60)])
+    got = coincident_pairs(t_lst, t_magic, -3200, 300)
+    want = bf.pairs(t_lst, t_magic, -3200, 300)
+    assert len(want[0]) > 100
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
 

@@ -50,6 +50,7 @@ __all__ = [
     "invalid_timestamps",
     "prepare_lst",
     "shower_mask",
+    "timestamp_policy",
     "unique_events",
     "valid_dragon_time",
     "valid_timestamps",
@@ -179,13 +180,24 @@ def valid_timestamps(timestamps: pl.Series, path: str | Path) -> pl.Series:
     InvalidFileError
         If there is no shower event, or no valid timestamp.
     """
-    if len(timestamps) == 0:
-        raise InvalidFileError(path, "no shower events (event_type 32) with valid parameters")
     column = timestamps.name
     bad = timestamps.to_frame().select(invalid_timestamps(pl.col(column), timestamps.dtype))
     bad = bad.to_series()
-    n_bad = int(bad.sum())
-    if n_bad == len(timestamps):
+    timestamp_policy(len(timestamps), int(bad.sum()), column, path)
+    return ~bad
+
+
+def timestamp_policy(n_events: int, n_bad: int, column: str, path: str | Path) -> None:
+    """The policy for ``n_bad`` invalid timestamps among ``n_events`` shower events.
+
+    Raises
+    ------
+    InvalidFileError
+        If there is no shower event, or no valid timestamp.
+    """
+    if n_events == 0:
+        raise InvalidFileError(path, "no shower events (event_type 32) with valid parameters")
+    if n_bad == n_events:
         raise InvalidFileError(
             path, f"all {n_bad} shower events have an invalid {column} "
             "(NaN, infinite, zero or negative)"
@@ -193,13 +205,12 @@ def valid_timestamps(timestamps: pl.Series, path: str | Path) -> pl.Series:
     if n_bad:
         log.warning(
             "%s: %d of %d shower events have an invalid %s (NaN, infinite, zero or negative); "
-            "dropped", path, n_bad, len(timestamps), column,
+            "dropped", path, n_bad, n_events, column,
         )
-    return ~bad
 
 
 def warn_backwards(timestamps: np.ndarray, column: str, path: str | Path) -> None:
-    """Warn if the timestamps (in event-id order) go backwards."""
+    """Warn if the timestamps (in event-id order; seconds or ns) go backwards."""
     backward = int(np.count_nonzero(np.diff(timestamps) < 0))
     if backward:
         log.warning(

@@ -1,19 +1,20 @@
 """The LST-1 events of a subrun for the coincidence, read in two passes with bounded memory.
 
 The first pass reads the parameter table block by block and keeps, of the
-events that pass the reference's cuts, what the offsets and the pairing need
-(ids, timestamp, intensity, ``time_diff`` and the row in the file). The
-second pass (:meth:`LstEvents.rows`) reads all parameters of the few events
-that are paired. A table smaller than :data:`lmcoinc.io.lst.IN_MEMORY_BYTES`
-is kept from the first pass instead of being read twice. The events are those
-of :func:`lmcoinc.io.lst.prepare_lst` on the whole table (tested).
+events that pass the reference's cuts, what the offsets and the pairing need:
+ids, int64 ns timestamp, intensity and the row in the file (40 bytes an
+event). The second pass (:meth:`LstEvents.rows`) reads all parameters of
+the few events that are paired, with their ``time_diff``. A table smaller
+than :data:`lmcoinc.io.lst.IN_MEMORY_BYTES` is kept from the first pass
+instead of being read twice. The events are those of
+:func:`lmcoinc.io.lst.prepare_lst` on the whole table (tested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
+from ..memory import release_free_memory
 from ..timestamps import seconds_to_ns
 from ..timing import StageTimer
 from .hdf5 import open_hdf5, read_table, table_fields, to_polars
@@ -31,15 +33,16 @@ from .lst import (
     OPTICS_KEY,
     REQUIRED_COLUMNS,
     arrange_lst,
+    invalid_timestamps,
     shower_mask,
+    timestamp_policy,
     valid_dragon_time,
-    valid_timestamps,
     warn_backwards,
 )
 
 __all__ = ["LstEvents", "load_lst"]
 
-_ROW = "_lmcoinc_row"
+_KEYS = ("obs_id", "event_id", "tel_id")
 
 
 @dataclass
@@ -67,8 +70,6 @@ class LstEvents:
         The configured timestamp column.
     file_rows : numpy.ndarray
         Row of each event in the file's table.
-    time_diff : numpy.ndarray or None
-        ``time_diff`` of each event (None without ``dragon_time``).
     raw : numpy.ndarray or None
         The whole raw table when it is small enough to keep.
     """
@@ -81,7 +82,6 @@ class LstEvents:
     focal_length_m: float
     timestamp_column: str
     file_rows: np.ndarray
-    time_diff: np.ndarray | None
     raw: np.ndarray | None = None
 
     @property
@@ -101,39 +101,51 @@ class LstEvents:
         """
         positions = np.asarray(positions, dtype=np.int64)
         unique, inverse = np.unique(self.file_rows[positions], return_inverse=True)
-        frame = to_polars(self._read_rows(unique))
-        if self.time_diff is not None:
-            by_row = np.empty(len(unique), dtype=self.time_diff.dtype)
-            by_row[inverse] = self.time_diff[positions]
-            frame = frame.with_columns(pl.Series("delta_t", by_row))
-        frame = arrange_lst(frame[inverse], self.focal_length_m, self.timestamp_column)
+        frame = arrange_lst(self._read_rows(unique)[inverse], self.focal_length_m,
+                            self.timestamp_column)
         return frame.select(columns) if columns is not None else frame
 
-    def _read_rows(self, file_rows: np.ndarray) -> np.ndarray:
-        """The raw rows at increasing ``file_rows``."""
+    def _read_rows(self, file_rows: np.ndarray) -> pl.DataFrame:
+        """The raw rows at increasing ``file_rows``, with their ``delta_t``."""
+        parts, carry = [], None
+        if len(file_rows) == 0:
+            return _with_time_diff(to_polars(self._empty()), None)[0]
+        with open_hdf5(self.path) if self.raw is None else nullcontext() as handle:
+            for start, block in _blocks(handle, self.raw, stop=int(file_rows[-1]) + 1):
+                frame, carry = _with_time_diff(to_polars(block), carry)
+                lo, hi = np.searchsorted(file_rows, [start, start + len(block)])
+                parts.append(frame[file_rows[lo:hi] - start])
+        return pl.concat(parts)
+
+    def _empty(self) -> np.ndarray:
         if self.raw is not None:
-            return self.raw[file_rows]
+            return self.raw[:0]
         with open_hdf5(self.path) as handle:
-            n_rows = handle[LST_PARAMETERS_KEY].shape[0]
-            parts = [block[file_rows[lo:hi] - start]
-                     for start, block, lo, hi in _blocks(handle, n_rows, file_rows)]
-        return np.concatenate(parts)
+            return read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
 
 
-def _block_rows(handle: Any) -> int:
-    return max(1, BLOCK_BYTES // max(1, handle[LST_PARAMETERS_KEY].dtype.itemsize))
+def _blocks(handle: Any, raw: np.ndarray | None, stop: int | None = None
+            ) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, raw rows) of each block of the table (of ``raw`` when given)."""
+    itemsize = raw.dtype.itemsize if raw is not None else handle[LST_PARAMETERS_KEY].dtype.itemsize
+    n_rows = len(raw) if raw is not None else handle[LST_PARAMETERS_KEY].shape[0]
+    step = max(1, BLOCK_BYTES // max(1, itemsize))
+    for start in range(0, min(n_rows, stop if stop is not None else n_rows), step):
+        if raw is not None:
+            yield start, raw[start : start + step]
+        else:
+            yield start, read_table(handle, LST_PARAMETERS_KEY, rows=slice(start, start + step))
 
 
-def _blocks(
-    handle: Any, n_rows: int, wanted: np.ndarray | None = None
-) -> Iterator[tuple[int, np.ndarray, int, int]]:
-    """(first row, raw rows, lo, hi) of each block holding ``wanted[lo:hi]`` (all: every block)."""
-    step = _block_rows(handle)
-    for start in range(0, n_rows, step):
-        lo, hi = (0, 0) if wanted is None else np.searchsorted(wanted, [start, start + step])
-        if wanted is None or hi > lo:
-            block = read_table(handle, LST_PARAMETERS_KEY, rows=slice(start, start + step))
-            yield start, block, int(lo), int(hi)
+def _with_time_diff(frame: pl.DataFrame, carry: Any) -> tuple[pl.DataFrame, Any]:
+    """A block with ``delta_t`` (consecutive valid ``dragon_time``, the previous block's last
+    valid one carried in); the value to carry on."""
+    if "dragon_time" not in frame.columns:
+        return frame, None
+    valid = frame.select(valid_dragon_time(frame)).to_series()
+    filled = pl.concat([pl.Series([carry], dtype=valid.dtype), valid]).forward_fill()
+    frame = frame.with_columns(filled.diff().slice(1).fill_null(0.0).alias("delta_t"))
+    return frame, filled[-1]
 
 
 def _check_table(path: Path, handle: Any, timestamp_column: str) -> float:
@@ -153,49 +165,52 @@ def _check_table(path: Path, handle: Any, timestamp_column: str) -> float:
     return float(optics["equivalent_focal_length"][0])
 
 
-def _select(frame: pl.DataFrame, start: int, carry: Any, kept: list[str]) -> tuple:
-    """The cut rows of a block with their ``delta_t`` and file row; the carried dragon_time."""
-    if "dragon_time" in frame.columns:
-        valid = frame.select(valid_dragon_time(frame)).to_series()
-        filled = pl.concat([pl.Series([carry], dtype=valid.dtype), valid]).forward_fill()
-        carry = filled[-1]
-        frame = frame.with_columns(filled.diff().slice(1).fill_null(0.0).alias("delta_t"))
-    frame = frame.with_columns(pl.int_range(start, start + frame.height, dtype=pl.Int64)
-                               .alias(_ROW))
-    return frame.filter(shower_mask(frame)).select(kept), carry
+def _scan_block(block: np.ndarray, start: int, timestamp_column: str) -> dict[str, np.ndarray]:
+    """The rows of a block that pass the cuts: file row, ids, intensity, ns timestamp and
+    whether it is valid."""
+    needed = list(dict.fromkeys([*_KEYS, "event_type", "intensity", "time_gradient", "alt_tel",
+                                 "az_tel", timestamp_column]))
+    frame = to_polars(block, needed)
+    rows = np.flatnonzero(frame.select(shower_mask(frame)).to_series().to_numpy())
+    times = frame[timestamp_column][rows]
+    bad = times.to_frame().select(invalid_timestamps(pl.col(times.name), times.dtype))
+    valid = ~bad.to_series().to_numpy()
+    t_ns = np.zeros(len(rows), dtype=np.int64)
+    t_ns[valid] = seconds_to_ns(times.to_numpy()[valid])
+    found = {name: block[name][rows] for name in (*_KEYS, "intensity")}
+    return {"row": rows + start, **found, "t_ns": t_ns, "valid": valid}
 
 
-def _scan(
-    handle: Any, timestamp_column: str, kept: list[str], keep_raw: bool
-) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """First pass: the kept columns of the rows that pass the cuts, as numpy arrays, and
-    (if ``keep_raw``) the whole raw table."""
-    node = handle[LST_PARAMETERS_KEY]
-    needed = list(dict.fromkeys(
-        ["obs_id", "event_id", "tel_id", "event_type", "intensity", "time_gradient", "alt_tel",
-         "az_tel", timestamp_column] + (["dragon_time"] if "delta_t" in kept else [])
-    ))
-    parts: dict[str, list] = {name: [] for name in kept}
-    carry, raws = None, []
-    empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
-    for start, block, _, _ in chain([(0, empty, 0, 0)], _blocks(handle, node.shape[0])):
-        part, carry = _select(to_polars(block, needed), start, carry, kept)
-        for name in kept:
-            parts[name].append(part[name].to_numpy())
+def _scan(handle: Any, empty: np.ndarray, timestamp_column: str, keep_raw: bool
+          ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """First pass: the kept columns of the rows that pass the cuts (and the raw blocks if
+    ``keep_raw``). The columns are filled in place, so that memory holds them once."""
+    n_rows = handle[LST_PARAMETERS_KEY].shape[0]
+    template = _scan_block(empty, 0, timestamp_column)
+    columns = {name: np.empty(n_rows, dtype=values.dtype) for name, values in template.items()}
+    filled, raws = 0, []
+    for start, block in _blocks(handle, None):
+        for name, values in _scan_block(block, start, timestamp_column).items():
+            columns[name][filled : filled + len(values)] = values
+        filled += len(values)
         raws += [block] if keep_raw else []
-    raw = np.concatenate(raws) if keep_raw else None
-    return {name: np.concatenate(parts.pop(name)) for name in kept}, raw
+    return {name: values[:filled] for name, values in columns.items()}, raws
 
 
-def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path: Path):
+def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path: Path
+                    ) -> np.ndarray:
     """Rows of the prepared events in their order: repeated ids and invalid times dropped,
-    sorted by (obs_id, event_id, tel_id)."""
+    sorted by (obs_id, event_id) (unique, hence also by tel_id)."""
     obs, event = columns["obs_id"], columns["event_id"]
-    unique = pl.DataFrame({"o": obs, "e": event}).select(pl.len().over("o", "e") == 1)
-    rows = np.flatnonzero(unique.to_series().to_numpy())
-    timestamps = pl.Series(timestamp_column, columns[timestamp_column][rows])
-    rows = rows[valid_timestamps(timestamps, path).to_numpy()]
-    return rows[np.lexsort((columns["tel_id"][rows], event[rows], obs[rows]))]
+    order = np.lexsort((event, obs))
+    same = (obs[order][1:] == obs[order][:-1]) & (event[order][1:] == event[order][:-1])
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    order = order[~repeated]
+    valid = columns["valid"][order]
+    timestamp_policy(len(order), int(np.count_nonzero(~valid)), timestamp_column, path)
+    return order[valid]
 
 
 def load_lst(
@@ -213,31 +228,25 @@ def load_lst(
     with timer.stage("read"), open_hdf5(path) as handle:
         focal = _check_table(path, handle, timestamp_column)
         node = handle[LST_PARAMETERS_KEY]
-        empty = to_polars(read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0)))
-        has_dragon = "dragon_time" in empty.columns
-        kept = [_ROW, "obs_id", "event_id", "tel_id", "intensity", timestamp_column]
-        kept = list(dict.fromkeys(kept + (["delta_t"] if has_dragon else [])))
+        empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
         keep_raw = node.shape[0] * node.dtype.itemsize <= IN_MEMORY_BYTES
-        columns, raw = _scan(handle, timestamp_column, kept, keep_raw)
+        columns, raws = _scan(handle, empty, timestamp_column, keep_raw)
+    release_free_memory()
     with timer.stage("prepare"):
         order = _prepared_order(columns, timestamp_column, path)
-        events = {name: columns.pop(name)[order] for name in kept}
-        warn_backwards(events[timestamp_column], timestamp_column, path)
-    with timer.stage("timestamps"):
-        t_ns = seconds_to_ns(events.pop(timestamp_column))
-    if has_dragon:
-        empty = empty.with_columns(pl.lit(0.0).alias("delta_t"))
+        events = {name: columns.pop(name)[order] for name in list(columns)}
+        warn_backwards(events["t_ns"], timestamp_column, path)
+    release_free_memory()
+    prepared = arrange_lst(_with_time_diff(to_polars(empty), None)[0], focal, timestamp_column)
     return LstEvents(
         path=path,
-        keys=pl.DataFrame({"obs_id_lst": events.pop("obs_id"),
-                           "event_id_lst": events.pop("event_id"),
-                           "tel_id": events.pop("tel_id")}),
-        t_ns=t_ns,
-        intensity=events.pop("intensity"),
-        columns=arrange_lst(empty, focal, timestamp_column).columns,
+        keys=pl.DataFrame({"obs_id_lst": events["obs_id"], "event_id_lst": events["event_id"],
+                           "tel_id": events["tel_id"]}),
+        t_ns=events["t_ns"],
+        intensity=events["intensity"],
+        columns=prepared.columns,
         focal_length_m=focal,
         timestamp_column=timestamp_column,
-        file_rows=events.pop(_ROW),
-        time_diff=events.pop("delta_t") if has_dragon else None,
-        raw=raw,
+        file_rows=events["row"],
+        raw=np.concatenate(raws) if keep_raw and raws else None,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..memory import release_free_memory
 from ..timestamps import magic_ns
 from .magic import (
     REQUIRED_COLUMNS,
@@ -136,4 +137,5 @@ def scan_magic(directory: str | Path) -> MagicEvents:
     events.columns = arrange_magic(pl.DataFrame(schema=schema)).columns
     events.file_index, events.file_rows = prepared[_FILE].to_numpy(), prepared[_ROW].to_numpy()
     events.schema = schema
+    release_free_memory()
     return events
