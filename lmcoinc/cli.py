@@ -255,6 +255,10 @@ def main() -> None:  # pragma: no cover - console entry
     """Console entry point (``lmcoinc``, ``python -m lmcoinc``)."""
     global _CONSOLE
     _CONSOLE = True
+    # polars' allocator (jemalloc, read before polars is imported) keeps freed pages for
+    # seconds: returned at once, the resident memory of a merged run or of a batch's
+    # parent is that of the data held (measured: no cost in CPU time)
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
     app(prog_name="lmcoinc")
 
 

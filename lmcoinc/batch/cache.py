@@ -1,10 +1,10 @@
 """The batch's cache of prepared MAGIC events, and the MAGIC source that reads it.
 
-The parent of a batch reads the MAGIC directory once: first the columns
-that the cuts need from every file (the duplicate removal needs every MAGIC
-row), then, one file at a time, all columns of that file's prepared events,
-written to a Parquet run sorted by time in small row groups. Its memory
-follows the largest file, not the night. Each subrun reads the rows within
+The parent of a batch reads the MAGIC directory once: first the ids and
+times of every file (the duplicate removal needs every MAGIC row), then,
+one file at a time, all columns of that file's prepared events, written to
+a Parquet run sorted by time in small row groups. Its memory follows the
+ids of the night and the largest file. Each subrun reads the rows within
 :func:`lmcoinc.offsets.magic_time_range` of its LST events from the runs
 that overlap it (row-group statistics skip the rest) and restores their
 prepared order: a filter on a superset of every MAGIC time the coincidence
@@ -21,17 +21,20 @@ import polars as pl
 
 from ..columns import MAGIC_INDEX
 from ..config import CoincidenceConfig
+from ..errors import InvalidFileError, NoMagicEventsError
 from ..io.atomic import atomic_file
+from ..io.magic import arrange_magic, invalid_magic_times, iter_magic_files, read_magic_rows
 from ..io.magic_events import MagicEvents
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
 from ..offsets import magic_time_range
-from ..sources import load_magic
+from ..timestamps import magic_ns
 from ..timing import StageTimer
 
 __all__ = ["CacheRun", "MagicCache", "build_magic_cache"]
 
 _T = "_lmcoinc_t_ns"
 _ROW_GROUP = 16_384
+_KEY_COLUMNS = ("obs_id", "event_id", "tel_id", "time_sec", "time_nanosec")
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,32 @@ class MagicCache:
         return found
 
 
+def _repeated_keys(magic_dir: Path) -> tuple[pl.DataFrame, list]:
+    """Keys (obs_id, event_id, tel_id) that occur more than once among all MAGIC files, and
+    (path, schema) of each file with a parameter table (their times are checked here).
+
+    Raises
+    ------
+    NoMagicEventsError, InvalidFileError
+        No event in the files; a file is invalid.
+    """
+    keys, files = [], []
+    for found in iter_magic_files(magic_dir, columns=_KEY_COLUMNS):
+        keys.append(found.frame.select("obs_id", "event_id", "tel_id"))
+        files.append((found.path, found.schema))
+    if not keys or sum(k.height for k in keys) == 0:
+        raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
+    all_keys = pl.concat(keys, how="vertical_relaxed")
+    del keys
+    return all_keys.filter(all_keys.is_duplicated()).unique(), files
+
+
 def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfig) -> MagicCache:
-    """Read and prepare the MAGIC directory, check its subarrays, write the cache runs.
+    """Prepare the MAGIC directory as :func:`lmcoinc.io.magic.prepare_magic` does, one file at a
+    time, check its subarrays, and write the cache runs.
+
+    Memory holds the ids of all events (for the repeated ones, which are all
+    dropped) and one file at a time.
 
     Raises
     ------
@@ -109,24 +136,35 @@ def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfi
         As :func:`lmcoinc.sources.load_magic` and
         :func:`lmcoinc.io.subarray.check_same_subarrays`.
     """
-    magic = load_magic(magic_dir, config)
-    check_same_subarrays(magic.files)
+    repeated, files = _repeated_keys(magic_dir)
+    paths = [path for path, _ in files]
+    check_same_subarrays(paths)
+    schema = pl.concat([pl.DataFrame(schema=s) for _, s in files], how="vertical_relaxed").schema
     directory.mkdir(parents=True, exist_ok=True)
-    runs = []
-    for index in np.unique(magic.file_index).tolist():
-        at = np.flatnonzero(magic.file_index == index)
-        frame = magic.rows(at).with_columns(pl.Series(_T, magic.t_ns[at], dtype=pl.Int64))
-        path = directory / f"run-{index:05}.parquet"
-        with atomic_file(path) as temp:
-            frame.sort(_T, maintain_order=True).write_parquet(
-                temp, compression="lz4", statistics=True, row_group_size=_ROW_GROUP
+    runs, t_min, t_max = [], [], []
+    for index, path in enumerate(paths):
+        raw = read_magic_rows(path, slice(None)).cast(schema)
+        raw = raw.join(repeated, on=["obs_id", "event_id", "tel_id"], how="anti",
+                       maintain_order="left")
+        frame = arrange_magic(raw.filter(~invalid_magic_times(raw)))
+        unknown = set(frame["tel_id"].unique().to_list()) - set(config.tel_names)
+        if unknown:
+            raise InvalidFileError(
+                magic_dir, f"MAGIC tel_id {sorted(unknown)} not in the config's mc_tel_ids"
             )
-        runs.append(CacheRun(path, int(magic.t_ns[at].min()), int(magic.t_ns[at].max())))
+        if frame.height == 0:
+            continue
+        t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
+        run = directory / f"run-{index:05}.parquet"
+        with atomic_file(run) as temp:
+            frame.with_columns(pl.Series(_T, t, dtype=pl.Int64)).sort(_T, maintain_order=True) \
+                .write_parquet(temp, compression="lz4", statistics=True, row_group_size=_ROW_GROUP)
+        runs.append(CacheRun(run, int(t.min()), int(t.max())))
+        t_min, t_max = [*t_min, int(t.min())], [*t_max, int(t.max())]
     if not runs:  # no event passed the cuts: an empty run keeps the schema
-        path = directory / "run-empty.parquet"
-        empty = magic.rows(np.empty(0, np.int64)).with_columns(pl.lit(0, pl.Int64).alias(_T))
-        empty.clear().write_parquet(path)
-        runs.append(CacheRun(path, 0, -1))
-    t = magic.t_ns
-    return MagicCache(tuple(runs), Path(magic_dir), tuple(magic.files),
-                      (int(t.min()), int(t.max())) if len(t) else None)
+        run = directory / "run-empty.parquet"
+        arrange_magic(pl.DataFrame(schema=schema)).with_columns(
+            pl.lit(0, pl.Int64).alias(_T)).clear().write_parquet(run)
+        runs.append(CacheRun(run, 0, -1))
+    time_range = (min(t_min), max(t_max)) if t_min else None
+    return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range)

@@ -96,7 +96,7 @@ def iter_magic_files(
     Parameters
     ----------
     columns : sequence of str, optional
-        Read only these columns (they must include :data:`REQUIRED_COLUMNS`).
+        Read only these columns (at least the ids and ``time_sec``, ``time_nanosec``).
     """
     first: tuple[Path, tuple[str, ...]] | None = None
     for path in find_magic_files(directory):
@@ -119,8 +119,8 @@ def iter_magic_files(
         yield MagicFile(path, frame, schema)
 
 
-def read_magic_rows(path: Path, rows: np.ndarray) -> pl.DataFrame:
-    """All columns of some rows (increasing) of a MAGIC file's parameter table."""
+def read_magic_rows(path: Path, rows: np.ndarray | slice) -> pl.DataFrame:
+    """All columns of some rows (increasing indices, or a slice) of a MAGIC file's table."""
     with open_hdf5(path) as handle:
         return to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=rows))
 
