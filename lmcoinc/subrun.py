@@ -111,6 +111,7 @@ def process_subrun(
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
         report.result = coincidence(lst, events, config, timer)
+        del lst  # all the output needs of it now is in the result: freed before writing
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=report.obs_id)
         report.outputs = write_result(
