@@ -8,6 +8,7 @@ Neither reads nor writes files.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from .clock import explained_coincidence, feature_columns
 from .config import CoincidenceConfig
 from .errors import NoCoincidenceError
 from .io.lst_events import LstEvents
@@ -63,6 +65,11 @@ class TelescopeCoincidence:
         Indices of the MAGIC rows within the scanned time range.
     idx_lst, idx_magic : numpy.ndarray
         The pairs: LST rows and positions in ``candidates``.
+    clock_offset_ns, geometric_delay_ns : float or None
+        The clock offset and the mean light-travel delay of the pairs
+        (:mod:`lmcoinc.clock`; None until computed).
+    offset_source : str
+        Where the offset comes from: "local", "night" or "history".
     """
 
     pre_offset_ns: int | None
@@ -72,6 +79,9 @@ class TelescopeCoincidence:
     candidates: np.ndarray
     idx_lst: np.ndarray
     idx_magic: np.ndarray
+    clock_offset_ns: float | None = None
+    geometric_delay_ns: float | None = None
+    offset_source: str = "local"
 
 
 def coincide_telescope(
@@ -267,7 +277,7 @@ def coincidence(
         profile = profile.join(other, on="time_offset", how="full", coalesce=True)
     telescopes = {tel_id: tel for tel_id, (_, tel) in found.items()}
     return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"),
-                             telescopes)
+                             telescopes, feature_extra=feature_columns(list(telescopes.values())))
 
 
 def find_pairs(
@@ -279,22 +289,40 @@ def find_pairs(
         name = config.tel_names[tel_id]
         with timer.stage("timestamps"):
             rows, t_magic = magic_telescope(magic, tel_id)
-        try:
-            with timer.stage("offsets"):
-                tel = coincide_telescope(
-                    lst.t_ns, lst.intensity, t_magic, rows["intensity"].to_numpy(),
-                    window_ns=config.window_half_width_ns,
-                    pre_offset_search_events=(
-                        config.n_pre_offset_search_events if config.pre_offset_search else None
-                    ),
-                    offset_range_ns=(config.offset_start_ns, config.offset_stop_ns),
-                )
-        except TelescopeSkipped as skipped:
-            log.info("%s: %s; skipping", name, skipped)
+        attempt = functools.partial(_attempt, lst.intensity, t_magic,
+                                    rows["intensity"].to_numpy(), config, name)
+        with timer.stage("offsets"):
+            pointing = (rows["pointing_alt"].to_numpy(), rows["pointing_az"].to_numpy())
+            tel = explained_coincidence(attempt, lst.t_ns, t_magic, pointing, tel_id, name,
+                                        config)
+        if tel is None:
+            log.info("%s: no coincidence; skipping", name)
             continue
         log_telescope(name, tel)
         found[tel_id] = (rows[tel.candidates], tel)
     return found
+
+
+def _attempt(
+    intensity_lst: np.ndarray, t_magic: np.ndarray, intensity_magic: np.ndarray,
+    config: CoincidenceConfig, name: str, t_lst: np.ndarray,
+    offset_range_ns: tuple[int, int] | None,
+) -> TelescopeCoincidence | None:
+    """:func:`coincide_telescope` as configured (``offset_range_ns`` None) or scanning
+    ``offset_range_ns``; None when the telescope is skipped."""
+    try:
+        return coincide_telescope(
+            t_lst, intensity_lst, t_magic, intensity_magic,
+            window_ns=config.window_half_width_ns,
+            pre_offset_search_events=(
+                config.n_pre_offset_search_events
+                if config.pre_offset_search and offset_range_ns is None else None
+            ),
+            offset_range_ns=offset_range_ns or (config.offset_start_ns, config.offset_stop_ns),
+        )
+    except TelescopeSkipped as skipped:
+        log.info("%s: %s", name, skipped)
+        return None
 
 
 def log_telescope(name: str, found: TelescopeCoincidence) -> None:
