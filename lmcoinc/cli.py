@@ -333,6 +333,41 @@ def _status_counts(summary: pl.DataFrame) -> str:
                      if counts.get(s))
 
 
+_OFFSETS_HELP = (
+    "Exit codes: 0 success; 12 invalid config or offset history table; 13 OUTPUT_DIR is not "
+    "an output directory of run or batch (no readable *.feature.parquet)."
+)
+
+
+@app.command(epilog=_OFFSETS_HELP)
+def offsets(
+    output_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="An output directory of run or batch: show its offsets too."),
+    ] = None,
+    config_file: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the LST-1 → MAGIC clock offset history and the offsets found beside it.
+
+    The history is the packaged table, extended or replaced by the config's
+    event_coincidence.offset_history.file. Given OUTPUT_DIR, every subrun and
+    MAGIC telescope: the offset found, the clock offset (geometric delay
+    removed) and its source, the history's offset for that night and the
+    difference ("far": beyond offset_history.tolerance).
+    """
+    from .display import print_offsets
+
+    with _errors_as_exit_codes(debug):
+        from .config import load_config
+        from .found_offsets import found_offsets
+
+        config = load_config(config_file)
+        found = None if output_dir is None else found_offsets(
+            output_dir, config.offset_history, config.history_tolerance_ns)
+    print_offsets(config, output_dir, found)
+
+
 @app.command()
 def convert(
     input_file: Annotated[Path, typer.Argument(help="LST-1 or MAGIC DL1 HDF5 file.")],
