@@ -292,6 +292,10 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar with ETA on stderr.")
     ] = True,
+    night_model: Annotated[
+        bool, typer.Option("--night-model/--no-night-model", help="Redo weak subruns at the "
+                           "clock offset of the sound ones around them.")
+    ] = True,
     verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -319,11 +323,11 @@ def batch(
         with BatchProgress(console, enabled=progress) as shown:
             result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
                                dask_scheduler=dask_scheduler, overwrite=overwrite,
-                               reporter=shown.reporter())
+                               reporter=shown.reporter(), night=night_model)
     summary = result.summary
     Console(width=max(Console().width, 150)).print(summary_table(summary))
-    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; {result.seconds:.1f} s; "
-               f"summary: {result.summary_path}")
+    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; night model: "
+               f"{result.redone} redone; {result.seconds:.1f} s; summary: {result.summary_path}")
     raise typer.Exit(result.exit_code)
 
 
@@ -333,13 +337,7 @@ def _status_counts(summary: pl.DataFrame) -> str:
                      if counts.get(s))
 
 
-_OFFSETS_HELP = (
-    "Exit codes: 0 success; 12 invalid config or offset history table; 13 OUTPUT_DIR is not "
-    "an output directory of run or batch (no readable *.feature.parquet)."
-)
-
-
-@app.command(epilog=_OFFSETS_HELP)
+@app.command()
 def offsets(
     output_dir: Annotated[
         Optional[Path],  # noqa: UP045
@@ -354,7 +352,8 @@ def offsets(
     event_coincidence.offset_history.file. Given OUTPUT_DIR, every subrun and
     MAGIC telescope: the offset found, the clock offset (geometric delay
     removed) and its source, the history's offset for that night and the
-    difference ("far": beyond offset_history.tolerance).
+    difference ("far": beyond offset_history.tolerance). Exit codes: 12 invalid
+    config or history table; 13 OUTPUT_DIR has no readable *.feature.parquet.
     """
     from .display import print_offsets
 

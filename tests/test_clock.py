@@ -130,10 +130,21 @@ def test_geometric_delay_pairs_two_pointings_at_the_clock_offset(two_pointings):
     plain, geometric = _found(lst, magic), _found(lst, magic, geometric_delay=True)
     # MAGIC-I's delays of the two pointings differ by 664 ns: more than the window
     assert _recall(plain[2][0], plain[2][1]) < 0.9
-    for candidates, tel in geometric.values():
+    for tel_id, (candidates, tel) in geometric.items():
         assert abs(tel.average_offset_ns - CLOCK_NS) <= 20
         assert tel.clock_offset_ns == pytest.approx(tel.average_offset_ns, abs=1)
         assert _recall(candidates, tel) >= 0.99
+        # the pairs are centred: the offset is the mean difference of the pairs, delays
+        # removed (restated with the loop's delays), and the pairs are those at it
+        t_magic = _times_and_intensity(magic, tel_id)[0][tel.candidates]
+        differences = [
+            int(t_magic[j]) - int(lst.t_ns[i]) - round(_delay_by_loop(a, z, NAMES[tel_id]))
+            for i, j, a, z in zip(tel.idx_lst, tel.idx_magic,
+                                  candidates["pointing_alt"].to_numpy()[tel.idx_magic],
+                                  candidates["pointing_az"].to_numpy()[tel.idx_magic],
+                                  strict=True)]
+        assert abs(tel.average_offset_ns - sum(differences) / len(differences)) <= 1
+        assert max(abs(d - tel.average_offset_ns) for d in differences) <= 300
 
 
 def _sparse(seed=1):
@@ -160,6 +171,18 @@ def test_sparse_subrun_falls_back_on_the_history(caplog):
         assert tel.offset_source == "local" and _recall(rows, tel) == 0
 
 
+def test_one_pair_is_not_enough_to_fall_back():
+    """No scan of its own (a fixed range 1000 s away) and one true shower: the history's
+    scan finds that one pair, which is not kept (at least 2, 5 σ above the accidental)."""
+    lst, magic = _streams(n_common=1, n_magic_only=0)
+    far = {"pre_offset_search": False, "offset_start_ns": -10**12,
+           "offset_stop_ns": -10**12 + 10_000}
+    assert _found(lst, magic, **far) == {}
+    assert _found(lst, magic, history_fallback=True, **far) == {}
+    lst, magic = _streams(n_common=2, n_magic_only=0)
+    assert sorted(_found(lst, magic, history_fallback=True, **far)) == [2, 3]
+
+
 def test_sparse_subrun_falls_back_on_the_night():
     lst, magic = _sparse()
     found = _found(lst, magic, night_offsets_ns={2: -3195, 3: -3205})
@@ -176,6 +199,30 @@ def test_a_sound_result_is_kept_against_the_night(streams):
     for tel_id, (_, tel) in found.items():
         assert tel.offset_source == "local"
         np.testing.assert_array_equal(tel.idx_lst, alone[tel_id][1].idx_lst)
+
+
+def test_a_wrong_peak_far_from_the_night_is_replaced():
+    """The 15 brightest showers of both (a decoy) lie 8 µs off: the pre-offset search
+    follows them and the subrun pairs 15 events there, enough by number; far from the
+    night's offset, it is scanned there and its 1000 dim true pairs win."""
+    lst, magic = _streams(n_common=1000, n_magic_only=0)
+    rng = np.random.default_rng(9)
+    magic = magic.with_columns(intensity=pl.lit(1.0))  # the true showers: dim in MAGIC
+    decoy_rows = rng.choice(lst.height, 15, replace=False)
+    lst = dataclasses.replace(lst, intensity=lst.intensity.copy())
+    lst.intensity[decoy_rows] = 1e6
+    decoys = [pl.DataFrame({
+        "tel_id": np.full(15, tel_id), "time_sec": (lst.t_ns[decoy_rows] - 8000) // 10**9,
+        "time_nanosec": (lst.t_ns[decoy_rows] - 8000) % 10**9, "intensity": np.full(15, 1e6),
+        "pointing_alt": np.full(15, POINTINGS[0][0]), "pointing_az": np.full(15, POINTINGS[0][1]),
+        "true_lst_row": np.full(15, -1),
+    }) for tel_id in NAMES]
+    magic = pl.concat([magic, *decoys]).sort("tel_id", "time_sec", "time_nanosec")
+    for _, tel in _found(lst, magic).values():
+        assert len(tel.idx_lst) >= 15 and abs(tel.clock_offset_ns + 8000) < 500
+    found = _found(lst, magic, night_offsets_ns={2: CLOCK_NS, 3: CLOCK_NS})
+    for rows, tel in found.values():
+        assert tel.offset_source == "night" and _recall(rows, tel) >= 0.99
 
 
 def test_warning_when_far_from_the_history(streams, caplog):

@@ -54,7 +54,7 @@ def batch(pointing_night, tmp_path_factory):
     return out, run_batch(pointing_night.lst_dir, pointing_night.magic_dir, out)
 
 
-def test_clock_offsets_agree_while_raw_offsets_differ(batch):
+def test_clock_offsets_agree_while_raw_offsets_differ(pointing_night, batch):
     _, result = batch
     summary = result.summary
     assert summary["status"].to_list() == ["ok"] * 3
@@ -68,6 +68,10 @@ def test_clock_offsets_agree_while_raw_offsets_differ(batch):
         assert summary[f"night_offset_us_tel{tel_id}"].to_list() == [
             result.night.filter(pl.col("tel_id") == tel_id)["clock_offset_us"][0]] * 3
     assert summary["offset_source"].to_list()[:2] == ["local", "local"]
+    for i, lst_file in enumerate(pointing_night.lst_files):  # the same in the feature Parquet
+        feature = pl.read_parquet(batch[0] / f"{_stem(lst_file)}.feature.parquet")
+        assert feature["clock_offset"].to_list() == [
+            summary[f"clock_offset_us_tel{t}"][i] for t in (2, 3)]
     assert summary["magic_obs_id"].to_list() == [5093711] * 3
     levels = result.night
     assert levels["n_subruns"].to_list() == [2, 2]
@@ -117,6 +121,19 @@ def test_sparse_subrun_without_the_night_model_or_the_history(pointing_night, tm
     assert _recall(tmp_path / "night", night, SPARSE) >= 0.9
 
 
+def test_batch_command_without_the_night_model(pointing_night, tmp_path):
+    args = ["batch", "-l", str(pointing_night.lst_dir), "-m", str(pointing_night.magic_dir),
+            "-o", str(tmp_path), "--no-progress"]
+    proc = CliRunner().invoke(app, [*args, "--no-night-model"])
+    assert proc.exit_code == 0, proc.output
+    assert "3 subruns: 3 ok; night model: 0 redone;" in proc.output
+    summary = pl.read_parquet(tmp_path / "summary.parquet")
+    assert summary["offset_source"].to_list() == ["local", "local", "history"]
+    assert pl.read_parquet(tmp_path / "night.parquet").height == 0
+    proc = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert "3 subruns: 3 ok; night model: 1 redone;" in proc.output
+
+
 def test_resume_does_not_redo(pointing_night, batch, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(batch[0], out)
@@ -144,6 +161,9 @@ def test_offsets_command(batch, tmp_path):
     far = CliRunner().invoke(app, ["offsets", str(out), "-c", str(config)])
     assert "6 offsets; 6 clock offsets farther than 1 us from the history" in far.output
     assert "mine.yaml" in far.output
+    config = _config(tmp_path, f"    offset_history: {{file: {mine}, tolerance: 3 us}}\n")
+    near = CliRunner().invoke(app, ["offsets", str(out), "-c", str(config)])
+    assert "6 offsets; 0 clock offsets farther than 3 us from the history" in near.output
     bad = CliRunner().invoke(app, ["offsets", str(tmp_path)])
     assert bad.exit_code == 13
     assert bad.output.startswith(f"lmcoinc: error: {tmp_path}: no *.feature.parquet files")
