@@ -296,6 +296,10 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar with ETA on stderr.")
     ] = True,
+    night_model: Annotated[
+        bool, typer.Option("--night-model/--no-night-model", help="Redo weak subruns at the "
+                           "clock offset of the sound ones around them.")
+    ] = True,
     verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -323,11 +327,11 @@ def batch(
         with BatchProgress(console, enabled=progress) as shown:
             result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
                                dask_scheduler=dask_scheduler, overwrite=overwrite,
-                               reporter=shown.reporter())
+                               reporter=shown.reporter(), night=night_model)
     summary = result.summary
     Console(width=max(Console().width, 150)).print(summary_table(summary))
-    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; {result.seconds:.1f} s; "
-               f"summary: {result.summary_path}")
+    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; night model: "
+               f"{result.redone} redone; {result.seconds:.1f} s; summary: {result.summary_path}")
     raise typer.Exit(result.exit_code)
 
 
@@ -335,6 +339,36 @@ def _status_counts(summary: pl.DataFrame) -> str:
     counts: dict[Any, int] = dict(summary.group_by("status").len().iter_rows())
     return ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "no_coincidence", "failed")
                      if counts.get(s))
+
+
+@app.command()
+def offsets(
+    output_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="An output directory of run or batch: show its offsets too."),
+    ] = None,
+    config_file: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the LST-1 → MAGIC clock offset history and the offsets found beside it.
+
+    The history is the packaged table, extended or replaced by the config's
+    event_coincidence.offset_history.file. Given OUTPUT_DIR, every subrun and
+    MAGIC telescope: the offset found, the clock offset (geometric delay
+    removed) and its source, the history's offset for that night and the
+    difference ("far": beyond offset_history.tolerance). Exit codes: 12 invalid
+    config or history table; 13 OUTPUT_DIR has no readable *.feature.parquet.
+    """
+    from .display import print_offsets
+
+    with _errors_as_exit_codes(debug):
+        from .config import load_config
+        from .found_offsets import found_offsets
+
+        config = load_config(config_file)
+        found = None if output_dir is None else found_offsets(
+            output_dir, config.offset_history, config.history_tolerance_ns)
+    print_offsets(config, output_dir, found)
 
 
 @app.command()

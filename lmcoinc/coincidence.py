@@ -8,11 +8,13 @@ MAGIC telescope, :func:`coincidence` also builds the output tables
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .clock import explained_coincidence, feature_columns
 from .config import CoincidenceConfig
 from .errors import NoCoincidenceError
 from .io.lst_events import LstEvents
@@ -60,6 +62,11 @@ class TelescopeCoincidence:
         Indices of the MAGIC rows within the scanned time range.
     idx_lst, idx_magic : numpy.ndarray
         The pairs: LST rows and positions in ``candidates``.
+    clock_offset_ns, geometric_delay_ns : float or None
+        The clock offset and the mean light-travel delay of the pairs
+        (:mod:`lmcoinc.clock`; None until computed).
+    offset_source : str
+        Where the offset comes from: "local", "night" or "history".
     """
 
     pre_offset_ns: int | None
@@ -69,6 +76,9 @@ class TelescopeCoincidence:
     candidates: np.ndarray
     idx_lst: np.ndarray
     idx_magic: np.ndarray
+    clock_offset_ns: float | None = None
+    geometric_delay_ns: float | None = None
+    offset_source: str = "local"
 
 
 def coincide_telescope(
@@ -142,18 +152,15 @@ def find_pairs(
     for tel_id in np.unique(tel_of).tolist():
         name = config.tel_names[tel_id]
         rows = np.flatnonzero(tel_of == tel_id)
-        try:
-            with timer.stage("offsets"):
-                tel = coincide_telescope(
-                    lst.t_ns, lst.intensity, magic.t_ns[rows], magic.intensity[rows],
-                    window_ns=config.window_half_width_ns,
-                    pre_offset_search_events=(
-                        config.n_pre_offset_search_events if config.pre_offset_search else None
-                    ),
-                    offset_range_ns=(config.offset_start_ns, config.offset_stop_ns),
-                )
-        except TelescopeSkipped as skipped:
-            log.info("%s: %s; skipping", name, skipped)
+        t_magic = magic.t_ns[rows]
+        attempt = functools.partial(_attempt, lst.intensity, t_magic, magic.intensity[rows],
+                                    config, name)
+        with timer.stage("offsets"):
+            pointing = (magic.pointing_alt[rows], magic.pointing_az[rows])
+            tel = explained_coincidence(attempt, lst.t_ns, t_magic, pointing, tel_id, name,
+                                        config)
+        if tel is None:
+            log.info("%s: no coincidence; skipping", name)
             continue
         log_telescope(name, tel)
         found[tel_id] = replace(tel, candidates=rows[tel.candidates])
@@ -177,7 +184,31 @@ def coincidence(
     found = find_pairs(lst, magic, config, timer)
     if not found:
         raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
-    return build_tables(lst, magic, found, config, timer)
+    result = build_tables(lst, magic, found, config, timer)
+    result.feature_extra.update(feature_columns(list(found.values())))
+    return result
+
+
+def _attempt(
+    intensity_lst: np.ndarray, t_magic: np.ndarray, intensity_magic: np.ndarray,
+    config: CoincidenceConfig, name: str, t_lst: np.ndarray,
+    offset_range_ns: tuple[int, int] | None,
+) -> TelescopeCoincidence | None:
+    """:func:`coincide_telescope` as configured (``offset_range_ns`` None) or scanning
+    ``offset_range_ns``; None when the telescope is skipped."""
+    try:
+        return coincide_telescope(
+            t_lst, intensity_lst, t_magic, intensity_magic,
+            window_ns=config.window_half_width_ns,
+            pre_offset_search_events=(
+                config.n_pre_offset_search_events
+                if config.pre_offset_search and offset_range_ns is None else None
+            ),
+            offset_range_ns=offset_range_ns or (config.offset_start_ns, config.offset_stop_ns),
+        )
+    except TelescopeSkipped as skipped:
+        log.info("%s: %s", name, skipped)
+        return None
 
 
 def log_telescope(name: str, found: TelescopeCoincidence) -> None:

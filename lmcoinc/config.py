@@ -13,6 +13,7 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
+from .history import OffsetHistory, load_history_file, packaged_history
 
 __all__ = [
     "LST_NAMES",
@@ -30,7 +31,10 @@ MAGIC_NAMES = ("MAGIC-I", "MAGIC-II")
 TIMESTAMP_TYPES_LST = ("dragon_time", "tib_time", "ucts_time")
 #: The keys of the event_coincidence section (others are typos: warned about).
 COINCIDENCE_KEYS = ("timestamp_type_lst", "window_half_width", "pre_offset_search",
-                    "n_pre_offset_search_events", "time_offset")
+                    "n_pre_offset_search_events", "time_offset", "geometric_delay",
+                    "min_coincidences", "offset_history")
+#: The keys of event_coincidence.offset_history.
+HISTORY_KEYS = ("file", "replace", "tolerance", "fallback")
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,20 @@ class CoincidenceConfig:
         Scan range when ``pre_offset_search`` is false.
     save_images : bool
         Copy the images of the stereo events to the output.
+    geometric_delay : bool
+        Remove each event's light-travel delay before the scan and the pairing.
+    min_coincidences : int
+        Fewer coincidences make a telescope's result weak (fallbacks, night model).
+    offset_history : OffsetHistory
+        The known clock offsets by night (the packaged table, extended or replaced).
+    history_tolerance_ns : int
+        Warn when a clock offset is farther than this from the history's.
+    history_fallback : bool or None
+        Scan around the history's offset when the subrun's own result is weak
+        (None: the command's default, off in ``run``, on in ``batch``).
+    night_offsets_ns : dict
+        MAGIC tel_id → the night model's clock offset for this subrun (set by
+        ``batch``): scanned around when the subrun's own result is weak.
     """
 
     tel_ids: dict[str, int]
@@ -65,6 +83,12 @@ class CoincidenceConfig:
     offset_start_ns: int = -10_000
     offset_stop_ns: int = 0
     save_images: bool = False
+    geometric_delay: bool = False
+    min_coincidences: int = 10
+    offset_history: OffsetHistory = field(default_factory=packaged_history)
+    history_tolerance_ns: int = 1000
+    history_fallback: bool | None = None
+    night_offsets_ns: dict[int, int] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -246,6 +270,7 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     save_images = raw.get("save_images", False)
     if not isinstance(save_images, bool):
         raise ConfigError(f"{name}: save_images must be true or false")
+    offset_keys = _offset_keys(coinc, name)
     return CoincidenceConfig(
         tel_ids=tel_ids,
         timestamp_type_lst=ts_type,
@@ -256,7 +281,51 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
         offset_stop_ns=stop_ns,
         save_images=save_images,
         raw=raw,
+        **offset_keys,
     )
+
+
+def _flag(mapping: dict, key: str, path: str, name: str, default: bool | None) -> bool | None:
+    value = mapping.get(key, default)
+    if value is not default and not isinstance(value, bool):
+        raise ConfigError(f"{name}: {path} must be true or false")
+    return value
+
+
+def _offset_keys(coinc: dict, name: str) -> dict[str, Any]:
+    """The keys beyond the reference's: geometric delay, weak results, offset history."""
+    keys = {"geometric_delay": _flag(coinc, "geometric_delay",
+                                     "event_coincidence.geometric_delay", name, False)}
+    n_min = coinc.get("min_coincidences", 10)
+    if isinstance(n_min, bool) or not isinstance(n_min, int) or n_min < 1:
+        raise ConfigError(f"{name}: event_coincidence.min_coincidences must be a positive "
+                          f"integer, got {n_min!r}")
+    keys["min_coincidences"] = n_min
+    section = "event_coincidence.offset_history"
+    history = coinc.get("offset_history", {})
+    if not isinstance(history, dict):
+        raise ConfigError(f"{name}: {section} must be a mapping ({', '.join(HISTORY_KEYS)})")
+    unknown = [str(k) for k in history if k not in HISTORY_KEYS]
+    if unknown:
+        raise ConfigError(f"{name}: unknown key(s) {section}.{', '.join(unknown)} (known: "
+                          f"{', '.join(HISTORY_KEYS)})")
+    table = packaged_history()
+    if history.get("replace") is not None and history.get("file") is None:
+        raise ConfigError(f"{name}: {section}.replace needs {section}.file")
+    if history.get("file") is not None:
+        if not isinstance(history["file"], str):
+            raise ConfigError(f"{name}: {section}.file must be a file name")
+        own = load_history_file(history["file"], f"{name}: {section}.file")
+        table = own if _flag(history, "replace", f"{section}.replace", name, False) else (
+            table.extended(own))
+    keys["offset_history"] = table
+    key = f"{section}.tolerance"
+    tolerance = int(np.round(_quantity_ns(history.get("tolerance", "1 us"), key, name)))
+    if tolerance <= 0:
+        raise ConfigError(f"{name}: {key} must be positive, got {history['tolerance']!r}")
+    keys["history_tolerance_ns"] = tolerance
+    keys["history_fallback"] = _flag(history, "fallback", f"{section}.fallback", name, None)
+    return keys
 
 
 def telescope_combinations(tel_names: dict[int, str]) -> dict[str, list[int]]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .batch import STATUSES, BatchReporter
 
-__all__ = ["BatchProgress", "summary_table"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import CoincidenceConfig
+
+__all__ = ["BatchProgress", "frame_table", "print_offsets", "summary_table"]
 
 
 class BatchProgress:
@@ -77,8 +81,9 @@ def summary_table(summary: pl.DataFrame, title: str | None = None) -> Any:
                if c.startswith("offset_us_tel")]
     headers = ["obs_id", "subrun", "status", "LST events"]
     for tel_id in tel_ids:
-        headers += [f"offset tel{tel_id} (us)", f"coinc. tel{tel_id}", f"fraction tel{tel_id}"]
-    headers += ["s", "error"]
+        headers += [f"offset tel{tel_id} (us)", f"clock tel{tel_id} (us)", f"coinc. tel{tel_id}",
+                    f"fraction tel{tel_id}"]
+    headers += ["offset source", "s", "error"]
     for header in headers:
         table.add_column(header, justify="left" if header in ("status", "error") else "right",
                          overflow="fold")
@@ -90,8 +95,43 @@ def summary_table(summary: pl.DataFrame, title: str | None = None) -> Any:
         cells = [fmt(row["obs_id"]), fmt(row["subrun"]), row["status"], fmt(row["n_lst_events"])]
         for tel_id in tel_ids:
             cells += [fmt(row[f"offset_us_tel{tel_id}"], ".3f"),
+                      fmt(row[f"clock_offset_us_tel{tel_id}"], ".3f"),
                       fmt(row[f"n_coincidence_tel{tel_id}"]),
                       fmt(row[f"fraction_tel{tel_id}"], ".3f")]
-        cells += [fmt(row["seconds"], ".2f"), row["error"] or ""]
+        cells += [row["offset_source"] or "", fmt(row["seconds"], ".2f"), row["error"] or ""]
         table.add_row(*cells)
     return table
+
+
+def frame_table(frame: pl.DataFrame, title: str | None = None) -> Any:
+    """A ``rich`` table of any table (floats with 3 decimals, nulls empty)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left",
+                         overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+                        for v in row))
+    return table
+
+
+def print_offsets(config: CoincidenceConfig, output_dir: Path | None,
+                  found: pl.DataFrame | None) -> None:
+    """What ``lmcoinc offsets`` shows: the history, the offsets found and the night model."""
+    from rich.console import Console
+
+    from .found_offsets import history_frame
+
+    console = Console(width=max(Console().width, 150))
+    console.print(frame_table(history_frame(config.offset_history),
+                              "clock offset history (MAGIC - LST-1, us; nights by start date)"))
+    if found is None or output_dir is None:
+        return
+    console.print(frame_table(found, f"offsets found in {output_dir}"))
+    console.print(f"{found.height} offsets; {found['far'].sum()} clock offsets farther than "
+                  f"{config.history_tolerance_ns / 1000:g} us from the history", highlight=False)
+    night = Path(output_dir) / "night.parquet"
+    if night.is_file():
+        console.print(frame_table(pl.read_parquet(night), "night model (batch): levels"))

@@ -320,6 +320,11 @@ _CONFIG_EDITS = {
     "config_window_zero": ('"300 ns"', '"0 ns"', _WINDOW),
     "config_window_negative": ('"300 ns"', '"-300 ns"', _WINDOW),
     "config_five_telescopes": ("    LST-4: 0\n", "", "mc_tel_ids"),
+    "config_history_file_missing": (
+        "    n_pre_offset_search_events: 100\n",
+        "    n_pre_offset_search_events: 100\n    offset_history: {file: no_such_offsets.yaml}\n",
+        "event_coincidence.offset_history.file",
+    ),
 }
 
 

@@ -22,6 +22,24 @@ def night(tmp_path_factory: pytest.TempPathFactory):
     return simulate_night(tmp_path_factory.mktemp("night"), n_subruns=3, subrun_s=2.0, seed=5)
 
 
+#: 2023-12-08 01:46 UTC: the packaged history says -3.2 us for the night of the 7th.
+POINTING_NIGHT_START = 1_702_000_000.0
+
+
+@pytest.fixture(scope="session")
+def pointing_night(tmp_path_factory: pytest.TempPathFactory):
+    """Three 1.5 s subruns with one clock offset (-3.2 us) and the geometric delay in the
+    MAGIC times: subrun 0 at alt/az 70°/170°, subruns 1 and 2 at 35°/80°; subrun 2 is
+    sparse (MAGIC at 4 Hz: a handful of true coincidences)."""
+    start = POINTING_NIGHT_START
+    return simulate_night(
+        tmp_path_factory.mktemp("pointing-night"), n_subruns=3, subrun_s=1.5, seed=7,
+        start_unix_s=start, geometric_delay=True, processes=2,
+        pointing_schedule=((start, 70.0, 170.0), (start + 1.5, 35.0, 80.0)),
+        subrun_settings={2: {"magic_stereo_rate_hz": 4.0}},
+    )
+
+
 @pytest.fixture(scope="session")
 def run_outputs(night, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``run_outputs(key="default", config_file=None)``: a directory with the outputs of

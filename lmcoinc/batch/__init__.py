@@ -13,8 +13,9 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ from ..checks import check_output_dir
 from ..config import CoincidenceConfig, load_config
 from ..errors import EXIT_SUBRUNS_FAILED, MagicInputError, OutputError, input_roles
 from ..io.magic import find_magic_files
-from .cache import build_magic_cache
+from .cache import MagicCache, build_magic_cache
 from .discovery import LST_GLOB, find_lst_files, subrun_ids
 from .executors import execute
+from .night import NightLevel, levels_frame
 from .records import STATE_DIR, file_stat, fingerprint
+from .redo import add_night_columns, night_pass
 from .summary import STATUSES, magic_tel_ids, summary_frame, write_summary
 from .task import SubrunTask, previous_row
 
@@ -56,12 +59,18 @@ class BatchResult:
         0 when no subrun failed, :data:`lmcoinc.errors.EXIT_SUBRUNS_FAILED` otherwise.
     seconds : float
         Wall time of the batch.
+    night : polars.DataFrame
+        The levels of the night model (also ``OUT/night.parquet``; empty without it).
+    redone : int
+        Number of weak subruns run again with the night model's offsets.
     """
 
     summary: pl.DataFrame
     summary_path: Path
     exit_code: int
     seconds: float
+    night: pl.DataFrame = field(default_factory=lambda: levels_frame([], []))
+    redone: int = 0
 
 
 @dataclass
@@ -111,6 +120,7 @@ def run_batch(
     dask_scheduler: str | None = None,
     overwrite: bool = False,
     reporter: BatchReporter | None = None,
+    night: bool = True,
 ) -> BatchResult:
     """Run the coincidence of every LST-1 subrun of ``lst_dir`` with ``magic_dir``.
 
@@ -134,6 +144,9 @@ def run_batch(
         Recompute subruns whose outputs are complete.
     reporter : BatchReporter, optional
         Told when the tasks start and as each finishes.
+    night : bool
+        Apply the night model (:mod:`.redo`): weak subruns are run again with
+        the clock offset of the sound subruns around them to fall back on.
 
     Returns
     -------
@@ -151,6 +164,8 @@ def run_batch(
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
     config = config if config is not None else load_config(None)
+    if config.history_fallback is None:  # batch's default: fall back on the history
+        config = replace(config, history_fallback=True)
     reporter = reporter or BatchReporter()
     lst_dir, magic_dir, output_dir = Path(lst_dir), Path(magic_dir), Path(output_dir)
     lst_files = find_lst_files(lst_dir)
@@ -160,38 +175,78 @@ def run_batch(
     tasks = _tasks(lst_files, magic_stats, output_dir, config)
     rows = {t.index: row for t in tasks if not overwrite and (row := previous_row(t)) is not None}
     pending = [t for t in tasks if t.index not in rows]
-    if pending:
-        reporter.start(len(tasks), len(pending), len(magic_stats))
-        _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter)
-    summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
-    summary_path = output_dir / "summary.parquet"
-    write_summary(summary, summary_path)
+    with ExitStack() as stack:
+        cache = _LazyCache(stack, magic_dir, output_dir, config)
+        if pending:
+            reporter.start(len(tasks), len(pending), len(magic_stats))
+            _run(pending, cache.get(), jobs, dask_scheduler, rows, reporter.done)
+        # the subruns redone are not reported: the progress counts the first pass
+        model, redo = night_pass(tasks, rows, config, lambda weak: _run(
+            weak, cache.get(), jobs, dask_scheduler, rows, lambda row: None)) if night else ({}, [])
+    summary, levels = _write_tables([rows[t.index] for t in tasks], model, config, output_dir)
     failed = summary.filter(pl.col("status") == "failed").height
-    return BatchResult(summary, summary_path, EXIT_SUBRUNS_FAILED if failed else 0,
-                       time.perf_counter() - started)
+    return BatchResult(summary, output_dir / "summary.parquet",
+                       EXIT_SUBRUNS_FAILED if failed else 0, time.perf_counter() - started,
+                       levels, len(redo))
 
 
-def _run_pending(
-    pending: list[SubrunTask],
-    magic_dir: Path,
-    config: CoincidenceConfig,
-    jobs: int,
-    dask_scheduler: str | None,
-    rows: dict[int, dict[str, Any]],
-    reporter: BatchReporter,
-) -> None:
-    """Build the MAGIC cache, run the tasks, put their rows in ``rows``; remove the cache."""
-    output_dir = pending[0].output_dir
+def _write_tables(rows: list[dict[str, Any]], model: dict[int, list[NightLevel]],
+                  config: CoincidenceConfig, output_dir: Path
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Write ``summary.parquet`` (the rows with the night model's columns) and
+    ``night.parquet`` (its levels); both tables."""
+    add_night_columns(rows, model)
+    summary = summary_frame(rows, magic_tel_ids(config))
+    write_summary(summary, output_dir / "summary.parquet")
+    levels = levels_frame([lv for tel in model.values() for lv in tel],
+                          [row["subrun"] for row in rows])
+    write_summary(levels, output_dir / "night.parquet")
+    return summary, levels
+
+
+@dataclass
+class _LazyCache:
+    """The MAGIC cache, built when first asked for, removed when ``stack`` closes."""
+
+    stack: ExitStack
+    magic_dir: Path
+    output_dir: Path
+    config: CoincidenceConfig
+    cache: MagicCache | None = None
+
+    def get(self) -> MagicCache:
+        if self.cache is None:
+            self.cache = self.stack.enter_context(
+                _magic_cache(self.magic_dir, self.output_dir, self.config))
+        return self.cache
+
+
+@contextmanager
+def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig
+                 ) -> Iterator[MagicCache]:
+    """Build the MAGIC cache; remove it at the end."""
     cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
-    index = {t.lst_file.name: t.index for t in pending}
-
-    def done(row: dict[str, Any]) -> None:
-        rows[index[row["lst_file"]]] = row
-        reporter.done(row)
-
     try:
         with input_roles({magic_dir: MagicInputError}):
             cache = build_magic_cache(magic_dir, cache_dir, config)
-        execute([replace(t, magic=cache) for t in pending], jobs, dask_scheduler, done)
+        yield cache
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def _run(
+    tasks: list[SubrunTask],
+    cache: MagicCache,
+    jobs: int,
+    dask_scheduler: str | None,
+    rows: dict[int, dict[str, Any]],
+    report: Callable[[dict[str, Any]], None],
+) -> None:
+    """Run the tasks with the MAGIC cache; put their rows in ``rows``."""
+    index = {t.lst_file.name: t.index for t in tasks}
+
+    def done(row: dict[str, Any]) -> None:
+        rows[index[row["lst_file"]]] = row
+        report(row)
+
+    execute([replace(t, magic=cache) for t in tasks], jobs, dask_scheduler, done)

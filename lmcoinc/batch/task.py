@@ -100,11 +100,13 @@ def previous_row(task: SubrunTask) -> dict[str, Any] | None:
     return row
 
 
-def _fill(row: dict[str, Any], report: SubrunReport) -> None:
+def _fill(row: dict[str, Any], report: SubrunReport, config: CoincidenceConfig) -> None:
     """Put what a subrun found, as far as it came, in its summary row."""
     row["n_lst_events"] = report.n_lst_events
     if row["obs_id"] is None:
         row["obs_id"] = report.obs_id
+    for tel_id, night_ns in config.night_offsets_ns.items():  # the night model's, if redone
+        row[f"night_offset_us_tel{tel_id}"] = night_ns / 1000
     if report.result is None:
         return
     for tel_id, found in report.result.telescopes.items():
@@ -113,6 +115,11 @@ def _fill(row: dict[str, Any], report: SubrunReport) -> None:
         row[f"n_coincidence_tel{tel_id}"] = n_pairs
         row[f"n_events_magic_tel{tel_id}"] = n_magic
         row[f"fraction_tel{tel_id}"] = n_pairs / n_magic if n_magic else None
+        row[f"clock_offset_us_tel{tel_id}"] = found.clock_offset_ns / 1000
+    sources = sorted({t.offset_source for t in report.result.telescopes.values()} - {"local"})
+    row["offset_source"] = "+".join(sources) or "local"
+    magic_runs = report.result.events.plan["obs_id_magic"].drop_nulls()
+    row["magic_obs_id"] = int(magic_runs.mode().min()) if len(magic_runs) else None
 
 
 def run_task(task: SubrunTask) -> dict[str, Any]:
@@ -136,7 +143,7 @@ def run_task(task: SubrunTask) -> dict[str, Any]:
         log.debug("subrun %s failed", task.lst_file, exc_info=True)
         row.update(status="failed", exit_code=1,
                    error=one_line(f"internal error: {type(err).__name__}: {err}"))
-    _fill(row, report)
+    _fill(row, report, task.config)
     if row["status"] != "failed":
         try:
             write_record(task.record, task.fingerprint, {**row, "seconds": None,
