@@ -16,6 +16,7 @@ from .checks import check_output_dir, check_time_overlap
 from .coincidence import CoincidenceResult, coincidence
 from .columns import select_common
 from .config import CoincidenceConfig
+from .diagnostics import subrun_diagnostics
 from .errors import LstInputError, MagicInputError, input_roles
 from .io.lst import load_lst
 from .io.output import DatasetPartition, output_names, write_subrun_files
@@ -113,6 +114,9 @@ def process_subrun(
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
         report.result = coincidence(lst, t_lst, events, config, timer)
+        with timer.stage("diagnostics"):
+            report.result.feature_extra.update(
+                subrun_diagnostics(report.result, lst, t_lst, events, config))
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=report.obs_id)
         report.outputs = write_result(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CoincidenceConfig
+from ..diagnostics import summary_values
 from ..errors import LmcoincError, NoCoincidenceError, OutputError, exit_code, one_line
 from ..io.dataset import TABLES as DATASET_TABLES
 from ..io.dataset import partition_file
@@ -113,6 +114,7 @@ def _fill(row: dict[str, Any], report: SubrunReport) -> None:
         row[f"n_coincidence_tel{tel_id}"] = n_pairs
         row[f"n_events_magic_tel{tel_id}"] = n_magic
         row[f"fraction_tel{tel_id}"] = n_pairs / n_magic if n_magic else None
+    row.update(summary_values(report.result))
 
 
 def run_task(task: SubrunTask) -> dict[str, Any]:
