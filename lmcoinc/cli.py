@@ -104,6 +104,15 @@ ConfigOption = Annotated[
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+ReportOption = Annotated[
+    bool, typer.Option("--report", help="Then write OUTPUT_DIR/report/ (see lmcoinc report).")
+]
+
+
+def _report(output_dir: Path) -> None:
+    from .report import make_report
+
+    typer.echo(f"report: {make_report(output_dir)}")
 
 
 @app.command(epilog=_EXIT_HELP)
@@ -124,6 +133,7 @@ def run(
         Optional[Path],  # noqa: UP045
         typer.Option("--timings", help="Write the time of each stage (s) to this JSON file."),
     ] = None,
+    with_report: ReportOption = False,
 ) -> None:
     """Find the LST-1/MAGIC coincident events of one LST-1 subrun.
 
@@ -144,11 +154,13 @@ def run(
                                 config)
         if timings is not None:
             _write_timings(timings, report.timer.timings)
-    for tel_id, found in sorted(report.result.telescopes.items()):
-        typer.echo(
-            f"tel {tel_id}: average offset {found.average_offset_ns / 1000:.3f} us, "
-            f"{len(found.idx_lst)} coincident events"
-        )
+        for tel_id, found in sorted(report.result.telescopes.items()):
+            typer.echo(
+                f"tel {tel_id}: average offset {found.average_offset_ns / 1000:.3f} us, "
+                f"{len(found.idx_lst)} coincident events"
+            )
+        if with_report:
+            _report(output_dir)
     _exit_now_if_console()
 
 
@@ -274,6 +286,7 @@ def batch(
     ] = True,
     verbose: VerboseOption = False,
     debug: DebugOption = False,
+    with_report: ReportOption = False,
 ) -> None:
     """Coincidence of every LST-1 subrun of a directory with a MAGIC directory, in parallel.
 
@@ -300,10 +313,12 @@ def batch(
             result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
                                dask_scheduler=dask_scheduler, overwrite=overwrite,
                                reporter=shown.reporter())
-    summary = result.summary
-    Console(width=max(Console().width, 150)).print(summary_table(summary))
-    typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; {result.seconds:.1f} s; "
-               f"summary: {result.summary_path}")
+        summary = result.summary
+        Console(width=max(Console().width, 150)).print(summary_table(summary))
+        typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; "
+                   f"{result.seconds:.1f} s; summary: {result.summary_path}")
+        if with_report:
+            _report(output_dir)
     raise typer.Exit(result.exit_code)
 
 
@@ -311,6 +326,25 @@ def _status_counts(summary: pl.DataFrame) -> str:
     counts: dict[Any, int] = dict(summary.group_by("status").len().iter_rows())
     return ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "no_coincidence", "failed")
                      if counts.get(s))
+
+
+@app.command(epilog="Exit codes: 16 the directory holds no readable lmcoinc output; "
+             "15 the report cannot be written.")
+def report(
+    output_dir: Annotated[Path, typer.Argument(help="Output directory of lmcoinc run or batch.")],
+    debug: DebugOption = False,
+) -> None:
+    """Plots and one HTML page of an output directory: OUTPUT_DIR/report/index.html.
+
+    Per subrun and MAGIC telescope: the offset profile with the average offset,
+    the window and the pre-offset (and the offset model in drift mode). Per
+    night: offsets with the known offset history, pairs and coincidence
+    fraction, LST-1 and MAGIC rates, purity (1 - expected accidental / pairs)
+    and effective time, against time; the subruns that failed, with their
+    error. The page embeds its figures; they are also written as PNG files.
+    """
+    with _errors_as_exit_codes(debug):
+        _report(output_dir)
 
 
 @app.command()

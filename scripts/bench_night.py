@@ -110,8 +110,8 @@ def count_rows(files: list[Path], key: str) -> int:
     return total
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_night_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the simulated night and its batch (shared with bench_report.py)."""
     parser.add_argument("--subruns", type=int, default=120, help="LST subruns (default 120)")
     parser.add_argument("--subrun-s", type=float, default=10.0, help="subrun length (s)")
     parser.add_argument("--seed", type=int, default=0)
@@ -119,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path,
                         default=Path.home() / ".cache" / "lmcoinc-bench",
                         help="where the simulated night is kept")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_night_options(parser)
     parser.add_argument("--work", type=Path, default=None,
                         help="where outputs go (default: CACHE/night-work, replaced)")
     parser.add_argument("--reference-python", default=None)
