@@ -20,6 +20,7 @@ from .accidentals import (
 from .coincidence import CoincidenceResult
 from .config import CoincidenceConfig
 from .livetime import EffectiveTime, covered_intervals, effective_time, total_ns
+from .sources import useful_magic_range
 from .timestamps import magic_ns
 
 __all__ = ["FEATURE_COLUMNS", "subrun_diagnostics", "summary_values"]
@@ -39,27 +40,33 @@ FEATURE_COLUMNS = {
 
 
 def _magic_triggers(
-    magic: pl.DataFrame, t_magic: np.ndarray, offset_ns: float, t_lst: np.ndarray
+    magic: pl.DataFrame, t_magic: np.ndarray, offset_ns: float, useful: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One row per MAGIC trigger within the LST-1 span: times on the LST-1 clock, time_diff."""
+    """One row per MAGIC trigger within ``useful``: times on the LST-1 clock, time_diff."""
     # M1 and M2 rows of a stereo event share the trigger time
     times, first = np.unique(t_magic, return_index=True)
-    times = times - int(round(offset_ns))
-    inside = (times >= t_lst.min()) & (times <= t_lst.max())
-    return times[inside], magic["time_diff"].to_numpy()[first][inside]
+    keep = (times >= useful[0]) & (times <= useful[1])
+    return times[keep] - int(round(offset_ns)), magic["time_diff"].to_numpy()[first][keep]
 
 
 def subrun_live_time(
     result: CoincidenceResult, lst: pl.DataFrame, t_lst: np.ndarray, magic: pl.DataFrame,
-    t_magic: np.ndarray,
+    t_magic: np.ndarray, config: CoincidenceConfig,
 ) -> EffectiveTime | None:
-    """Effective time of the subrun (None without ``time_diff`` in both tables)."""
+    """Effective time of the subrun (None without ``time_diff`` in both tables).
+
+    The MAGIC events are those every MAGIC source gives (``run``'s whole
+    directory, ``batch``'s cache): :func:`lmcoinc.sources.useful_magic_range`;
+    its rate and dead time come from its triggers within the LST-1 span.
+    """
     if "time_diff" not in lst.columns or "time_diff" not in magic.columns:
         return None
     offset = float(np.mean([f.average_offset_ns for f in result.telescopes.values()]))
-    t_m, dt_m = _magic_triggers(magic, t_magic, offset, t_lst)
+    t_m, dt_m = _magic_triggers(magic, t_magic, offset, useful_magic_range(t_lst, config))
+    inside = (t_m >= t_lst.min()) & (t_m <= t_lst.max())
     common = np.unique(np.concatenate([f.idx_lst for f in result.telescopes.values()]))
-    return effective_time(t_lst, lst["time_diff"].to_numpy(), t_m, dt_m, len(common))
+    return effective_time(t_lst, lst["time_diff"].to_numpy(), t_m, dt_m, len(common),
+                          magic_fit=inside)
 
 
 def subrun_diagnostics(
@@ -85,7 +92,7 @@ def subrun_diagnostics(
     window = config.window_half_width_ns
     t_magic = magic_ns(magic["time_sec"].to_numpy(), magic["time_nanosec"].to_numpy())
     tel = magic["tel_id"].to_numpy()
-    live = subrun_live_time(result, lst, t_lst, magic, t_magic)
+    live = subrun_live_time(result, lst, t_lst, magic, t_magic, config)
     lst_elapsed = total_ns(covered_intervals(t_lst)) * 1e-9
     rate = len(t_lst) / lst_elapsed if lst_elapsed else float("nan")
     # the model of lmcoinc.accidentals needs a dead time longer than the window

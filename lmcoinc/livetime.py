@@ -9,7 +9,8 @@ own time differences:
 * λ is the slope of the exponential fitted (maximum likelihood) to the time
   differences above the low edge of their distribution, τ is that edge;
 * the elapsed time is the sum of the time differences between consecutive
-  recorded events, leaving out gaps longer than 0.2 s;
+  recorded events (from the trigger before the first one), leaving out gaps
+  longer than 0.2 s;
 * the effective time is elapsed / (1 + λ τ): a trigger costs τ + 1/λ on
   average, of which 1/λ is live.
 
@@ -23,7 +24,6 @@ Pure functions on numpy arrays: timestamps in int64 ns, time differences in s.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +44,7 @@ __all__ = [
 GAP_S = 0.2
 #: Quantile of the time differences above which the exponential is fitted.
 TAIL_QUANTILE = 0.05
-#: Quantile of the time differences that locates the edge (the dead time).
+#: Fraction of the time differences below the order statistic that locates the edge.
 EDGE_QUANTILE = 0.001
 #: Fewer time differences than this give no fit.
 MIN_EVENTS = 20
@@ -98,9 +98,11 @@ def fit_triggers(
     -----
     Above any ``a`` ≥ τ the time differences minus ``a`` are exponential
     with rate λ (no memory), so λ = 1 / mean(dt - a) over dt ≥ a, with ``a``
-    the :data:`TAIL_QUANTILE` quantile. The edge: the ``q`` =
-    :data:`EDGE_QUANTILE` quantile is τ - ln(1 - q) / λ, robust to a few
-    outliers below τ. The truncation at ``gap_s`` is neglected (λ ≫ 1/gap_s).
+    the :data:`TAIL_QUANTILE` quantile. The edge: the k-th smallest of N
+    time differences, k = max(1, round(:data:`EDGE_QUANTILE` N)), lies on
+    average 1/(Nλ) + 1/((N-1)λ) + … (k terms) above τ; it stays put when a
+    few outliers fall below τ. The truncation at ``gap_s`` is neglected
+    (λ ≫ 1/gap_s).
     """
     dt = np.asarray(time_diff_s, dtype=np.float64)
     dt = dt[np.isfinite(dt) & (dt > 0) & (dt <= gap_s)]
@@ -112,13 +114,27 @@ def fit_triggers(
         return None
     rate = 1.0 / excess
     if dead_time_s is None:
-        edge = float(np.quantile(dt, EDGE_QUANTILE))
-        dead_time_s = max(edge + math.log1p(-EDGE_QUANTILE) / rate, 0.0)
+        k = max(1, round(EDGE_QUANTILE * dt.size))
+        edge = float(np.partition(dt, k - 1)[k - 1])
+        above = np.sum(1.0 / (dt.size - np.arange(k))) / rate
+        dead_time_s = max(edge - above, 0.0)
     return TriggerFit(rate, float(dead_time_s), int(dt.size))
 
 
-def covered_intervals(t_ns: np.ndarray, gap_s: float = GAP_S) -> np.ndarray:
+def covered_intervals(
+    t_ns: np.ndarray, gap_s: float = GAP_S, lead_s: float = 0.0
+) -> np.ndarray:
     """The spans between consecutive events without a gap longer than ``gap_s``.
+
+    Parameters
+    ----------
+    t_ns : numpy.ndarray
+        Event times (ns).
+    gap_s : float
+        Longer time differences are gaps.
+    lead_s : float
+        Time from the previous trigger to the first event (its time
+        difference): the span starts that much earlier when it is no gap.
 
     Returns
     -------
@@ -126,6 +142,8 @@ def covered_intervals(t_ns: np.ndarray, gap_s: float = GAP_S) -> np.ndarray:
         int64 array of shape (k, 2): sorted, disjoint [start, stop] in ns.
     """
     t = np.sort(np.asarray(t_ns, dtype=np.int64))
+    if t.size and 0 < lead_s <= gap_s:
+        t = np.concatenate([[t[0] - int(round(lead_s * 1e9))], t])
     if t.size < 2:
         return np.empty((0, 2), dtype=np.int64)
     cut = np.flatnonzero(np.diff(t) > gap_s * 1e9)
@@ -174,6 +192,14 @@ def combined_live_fraction(
     return 1.0 - dead_l - dead_m + overlap
 
 
+def _span(t_ns: np.ndarray, time_diff_s: np.ndarray, gap_s: float) -> np.ndarray:
+    """A system's recording span, from its first event's trigger predecessor on."""
+    if len(t_ns) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    lead = float(np.asarray(time_diff_s)[np.argmin(t_ns)])
+    return covered_intervals(t_ns, gap_s, lead if np.isfinite(lead) else 0.0)
+
+
 @dataclass(frozen=True)
 class EffectiveTime:
     """Effective observation time of a subrun.
@@ -201,6 +227,7 @@ def effective_time(
     time_diff_magic_s: np.ndarray,
     n_common: int = 0,
     gap_s: float = GAP_S,
+    magic_fit: np.ndarray | None = None,
 ) -> EffectiveTime | None:
     """Effective time when LST-1 and MAGIC could both record.
 
@@ -214,17 +241,22 @@ def effective_time(
         Triggers of both systems on the same shower (the coincident events).
     gap_s : float
         Longer time differences are gaps.
+    magic_fit : numpy.ndarray of bool, optional
+        The MAGIC events whose time differences enter its fit (default all;
+        its recording span always comes from all of them).
 
     Returns
     -------
     EffectiveTime or None
         None when either system has too few events for a fit.
     """
-    fit_l, fit_m = fit_triggers(time_diff_lst_s, gap_s), fit_triggers(time_diff_magic_s, gap_s)
+    dt_m = np.asarray(time_diff_magic_s)
+    fit_l = fit_triggers(time_diff_lst_s, gap_s)
+    fit_m = fit_triggers(dt_m if magic_fit is None else dt_m[magic_fit], gap_s)
     if fit_l is None or fit_m is None:
         return None
-    both = intersect_intervals(covered_intervals(t_lst_ns, gap_s),
-                               covered_intervals(t_magic_ns, gap_s))
+    both = intersect_intervals(_span(t_lst_ns, time_diff_lst_s, gap_s),
+                               _span(t_magic_ns, dt_m, gap_s))
     elapsed = total_ns(both) * 1e-9
     shared = n_common * min(fit_l.dead_time_s, fit_m.dead_time_s) / elapsed if elapsed else 0.0
     return EffectiveTime(elapsed, elapsed * combined_live_fraction(fit_l, fit_m, shared),

@@ -21,8 +21,7 @@ import polars as pl
 from ..config import CoincidenceConfig
 from ..io.atomic import atomic_file
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
-from ..offsets import magic_time_range
-from ..sources import load_magic
+from ..sources import load_magic, useful_magic_range
 from ..timestamps import magic_ns
 from ..timing import StageTimer
 
@@ -58,12 +57,7 @@ class MagicCache:
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
     ) -> pl.DataFrame:
         """The cached events within the time range that can matter to ``t_lst``, in order."""
-        scan_range = (
-            None if config.pre_offset_search else (config.offset_start_ns, config.offset_stop_ns)
-        )
-        lo, hi = magic_time_range(
-            int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns, scan_range
-        )
+        lo, hi = useful_magic_range(t_lst, config)
         with timer.stage("read"):
             frame = (
                 pl.scan_parquet(self.path)
