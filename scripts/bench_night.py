@@ -51,14 +51,15 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.call(sys.argv[2:])
 wall = time.perf_counter() - start
-kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-open(sys.argv[1], "w").write(json.dumps({"kb": kb, "wall": wall}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(json.dumps({"kb": usage.ru_maxrss, "wall": wall,
+                                         "cpu": usage.ru_utime + usage.ru_stime}))
 sys.exit(code)
 """
 
 
 def measure(cmd: list[str], work: Path, log: Path) -> dict:
-    """Run ``cmd``; its exit code, wall time (s) and largest peak RSS (MB)."""
+    """Run ``cmd``; its exit code, wall time (s), CPU time (s) and largest peak RSS (MB)."""
     report = work / "measure.json"
     report.unlink(missing_ok=True)
     with open(log, "w") as out:
@@ -66,7 +67,7 @@ def measure(cmd: list[str], work: Path, log: Path) -> dict:
                                stdout=out, stderr=subprocess.STDOUT)
     data = json.loads(report.read_text()) if report.exists() else {"kb": 0, "wall": float("nan")}
     return {"returncode": code, "wall_s": data["wall"], "peak_rss_mb": data["kb"] / 1024,
-            "command": shlex.join(cmd), "log": str(log)}
+            "cpu_s": data.get("cpu", float("nan")), "command": shlex.join(cmd), "log": str(log)}
 
 
 def simulator_digest() -> str:

@@ -9,7 +9,9 @@ Usage: python scripts/bench_report.py [--subruns 120] [--subrun-s 10] [--jobs 2]
 2. Runs ``lmcoinc batch -j JOBS`` on it once (kept in CACHE/report-work while the
    night is the same).
 3. Runs ``lmcoinc report OUT`` as a fresh process ``--repeat`` times and prints the
-   median wall time (start-up and matplotlib's import included) against the target.
+   median wall time (start-up and matplotlib's import included) against the target,
+   its CPU time (what the wall time is on an idle machine: the report runs in one
+   thread) and the machine's load.
 4. Runs ``lmcoinc run --timings`` on the middle subrun and prints the share of the
    ``diagnostics`` stage (accidentals, effective time) in its processing: what the
    ``run`` path pays without a report (matplotlib is not imported there).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import statistics
 import sys
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print("lmcoinc batch failed")
         return 1
 
-    walls = []
+    walls, cpus = [], []
     cmd = [sys.executable, "-m", "lmcoinc", "report", str(out)]
     print(f"running {args.repeat} times: {shlex.join(cmd)}", flush=True)
     for i in range(args.repeat):
@@ -77,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             print(Path(done["log"]).read_text()[-3000:])
             return 1
         walls.append(done["wall_s"])
-        print(f"  {done['wall_s']:.2f} s, peak RSS {done['peak_rss_mb']:.0f} MB", flush=True)
+        cpus.append(done["cpu_s"])
+        print(f"  {done['wall_s']:.2f} s wall, {done['cpu_s']:.2f} s CPU, peak RSS "
+              f"{done['peak_rss_mb']:.0f} MB", flush=True)
     report_dir = out / "report"
     n_png = len(list(report_dir.glob("*.png")))
     page_mb = (report_dir / "index.html").stat().st_size / 1e6
@@ -95,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     share = stages.get("diagnostics", float("nan")) / sum(stages.values()) if stages else None
 
     median = statistics.median(walls)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
+    print(f"{'machine: CPUs, load average (1 min)':44}{f'{os.cpu_count()}, {load:.1f}':>14}")
     print(f"{'night':44}{f'{args.subruns} × {args.subrun_s:g} s':>14}")
     print(f"{'report: PNG files, page size (MB)':44}{f'{n_png}, {page_mb:.1f}':>14}")
     print(f"{'lmcoinc report wall, median (s)':44}{median:>14.2f}  < {TARGET_S:.0f}")
+    print(f"{'lmcoinc report CPU (user + sys), median (s)':44}{statistics.median(cpus):>14.2f}")
     if share is not None:
         print(f"{'run: diagnostics stage (s)':44}{stages['diagnostics']:>14.3f}")
         print(f"{'run: diagnostics / all stages':44}{share:>14.3f}")
@@ -108,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if args.json:
         args.json.write_text(json.dumps({
-            "night": str(night), "report_walls_s": walls, "median_s": median, "n_png": n_png,
+            "night": str(night), "report_walls_s": walls, "report_cpu_s": cpus,
+            "median_s": median, "load_average": load, "n_png": n_png,
             "page_mb": page_mb, "run_stages": stages, "checks": checks}, indent=2))
     return 0
 

@@ -107,8 +107,10 @@ def test_report_of_run_outputs_and_offset_model(run_outputs, tmp_path):
     assert len(width) == 3 and set(width.values()) == {432}
     # drift mode's offset model beside a subrun's files: drawn beside its profile
     stem = "dl1_MAGIC_LST-1.Run03265.0001"
-    pl.DataFrame({"unix_time": [1.7e9, 1.7e9 + 1], "offset_tel2": [-3.2, -3.1],
-                  "n_pairs_tel2": [10, 12]}).write_parquet(out / f"{stem}.offset_model.parquet")
+    pl.DataFrame({"tel_id": [2, 2, 3, 3], "time": [1.7e9, 1.7e9 + 1] * 2,
+                  "offset_us": [-3.2, -3.1, -3.3, -3.2], "drift_us_per_s": [0.1] * 4,
+                  "n_pairs": [10, 12, 9, 11], "residual_ns": [1.0, -2.0, 0.5, 0.0],
+                  }).write_parquet(out / f"{stem}.offset_model.parquet")
     make_report(out)
     assert _png_width((plain.parent / f"profile_{stem}.png").read_bytes()) == 720
 

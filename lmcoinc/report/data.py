@@ -4,7 +4,8 @@ A batch output has ``summary.parquet`` (every subrun, its status and error)
 and the Parquet dataset ``parquet/{feature,profile}/lst_obs_id=…/lst_subrun=…``
 (read with :func:`lmcoinc.scan`); a ``run`` output has the per-subrun files
 ``<stem>.{feature,profile}.parquet``. Either may have ``<stem>.offset_model.parquet``
-(drift mode). Reading only: nothing here draws or writes.
+(drift mode: per telescope and time slice ``tel_id``, ``time`` (UNIX s),
+``offset_us``, ...). Reading only: nothing here draws or writes.
 """
 
 from __future__ import annotations

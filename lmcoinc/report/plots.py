@@ -17,6 +17,7 @@ from .data import SubrunData
 from .history import history_offset_us
 
 __all__ = [
+    "MODEL_COLUMNS",
     "ProfileCanvas",
     "night_offsets_png",
     "night_pairs_png",
@@ -50,14 +51,19 @@ def _tel_label(tel_id: int) -> str:
     return f"tel {int(tel_id)}"
 
 
-def _model_curves(model: pl.DataFrame) -> tuple[str, np.ndarray, list[str]] | None:
-    """Time column and offset columns of an offset model table (drift mode), if any."""
-    times = [c for c in model.columns if "time" in c.lower()]
-    offsets = [c for c in model.columns if "offset" in c.lower() and c not in times]
-    if not times or not offsets or model.height == 0:
-        return None
-    t = model[times[0]].cast(pl.Float64).to_numpy()
-    return times[0], t - t[0], offsets
+#: Columns of an offset model table (drift mode): per telescope and time slice.
+MODEL_COLUMNS = ("tel_id", "time", "offset_us")
+
+
+def _model_curves(model: pl.DataFrame | None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per telescope, the slice times (s from the first) and offsets (µs) of an offset model."""
+    if model is None or model.height == 0 or not set(MODEL_COLUMNS) <= set(model.columns):
+        return {}
+    t0 = float(model["time"].min())
+    return {
+        int(tel_id): (group["time"].to_numpy() - t0, group["offset_us"].to_numpy())
+        for (tel_id,), group in model.sort("time").group_by("tel_id", maintain_order=True)
+    }
 
 
 def _draw_profile(ax, subrun: SubrunData) -> None:
@@ -104,8 +110,8 @@ class ProfileCanvas:
 
     def png(self, subrun: SubrunData) -> bytes:
         """The subrun's profile figure (beside it the offset model when it has one)."""
-        curves = _model_curves(subrun.offset_model) if subrun.offset_model is not None else None
-        if curves is not None:
+        curves = _model_curves(subrun.offset_model)
+        if curves:
             return _profile_with_model_png(subrun, curves)
         ax = self.ax
         for artist in [*ax.lines, *ax.patches]:
@@ -119,7 +125,9 @@ class ProfileCanvas:
         return _png(self.fig)
 
 
-def _profile_with_model_png(subrun: SubrunData, curves: tuple[str, np.ndarray, list[str]]) -> bytes:
+def _profile_with_model_png(
+    subrun: SubrunData, curves: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> bytes:
     """The profile and, beside it, the offset model of drift mode."""
     fig = Figure(figsize=(9.0, 3.2), dpi=80)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.25)
@@ -127,11 +135,13 @@ def _profile_with_model_png(subrun: SubrunData, curves: tuple[str, np.ndarray, l
     _profile_axes(ax)
     ax.set_title(subrun.stem, fontsize=9)
     _draw_profile(ax, subrun)
-    name, t, offsets = curves
-    for column in offsets:
-        model_ax.plot(t, subrun.offset_model[column].to_numpy(), label=column)
-    model_ax.set_xlabel(f"{name} − first (s)", fontsize=8)
-    model_ax.set_title("offset model", fontsize=9)
+    for tel_id, (t, offset_us) in curves.items():
+        model_ax.plot(t, offset_us, marker=".", color=_color(tel_id), ls=_dashes(tel_id), ms=3,
+                      label=_tel_label(tel_id))
+    model_ax.set_xlabel("time from the first slice (s)", fontsize=8)
+    model_ax.set_ylabel("offset (µs)", fontsize=8)
+    model_ax.set_title("offset model (drift mode)", fontsize=9)
+    model_ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     model_ax.tick_params(labelsize=8)
     model_ax.legend(fontsize=7)
     return _png(fig)
