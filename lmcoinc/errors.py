@@ -26,6 +26,7 @@ __all__ = [
     "NoCoincidenceError",
     "NoMagicEventsError",
     "OutputError",
+    "ReportInputError",
     "SchedulerError",
     "TooManyMultiMatchesError",
     "exit_code",
@@ -79,6 +80,10 @@ class MagicInputError(InvalidFileError):
     """:class:`InvalidFileError` of the MAGIC input of a coincidence."""
 
 
+class ReportInputError(InvalidFileError):
+    """The directory given to ``lmcoinc report`` holds no readable lmcoinc output."""
+
+
 class OutputError(LmcoincError):
     """The output cannot be written."""
 
@@ -106,6 +111,7 @@ _CODES: dict[type[BaseException], int] = {
     InvalidFileError: 13,
     MagicInputError: 14,
     OutputError: 15,
+    ReportInputError: 16,
     KeyboardInterrupt: EXIT_INTERRUPTED,
 }
 
@@ -122,6 +128,7 @@ EXIT_CODES: dict[int, str] = {
     13: "invalid LST-1 file (missing, not HDF5, corrupt, wrong content)",
     14: "invalid MAGIC directory or file (idem), or MAGIC subarrays differ",
     15: "output directory cannot be created or written",
+    16: "report: the directory holds no readable lmcoinc output",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); no partial output left",
 }
 

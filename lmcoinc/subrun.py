@@ -15,6 +15,7 @@ from pathlib import Path
 from .checks import check_output_dir, check_time_overlap
 from .coincidence import coincidence
 from .config import CoincidenceConfig
+from .diagnostics import subrun_diagnostics
 from .errors import LstInputError, MagicInputError, input_roles
 from .io.lst_events import load_lst
 from .io.output import DatasetPartition, output_names, write_subrun_files
@@ -111,6 +112,9 @@ def process_subrun(
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
         report.result = coincidence(lst, events, config, timer)
+        with timer.stage("diagnostics"):
+            report.result.feature_extra.update(
+                subrun_diagnostics(report.result, lst, events, config))
         del lst  # all the output needs of it now is in the result: freed before writing
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=report.obs_id)

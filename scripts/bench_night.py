@@ -51,14 +51,15 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.call(sys.argv[2:])
 wall = time.perf_counter() - start
-kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-open(sys.argv[1], "w").write(json.dumps({"kb": kb, "wall": wall}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(json.dumps({"kb": usage.ru_maxrss, "wall": wall,
+                                         "cpu": usage.ru_utime + usage.ru_stime}))
 sys.exit(code)
 """
 
 
 def measure(cmd: list[str], work: Path, log: Path) -> dict:
-    """Run ``cmd``; its exit code, wall time (s) and largest peak RSS (MB)."""
+    """Run ``cmd``; its exit code, wall time (s), CPU time (s) and largest peak RSS (MB)."""
     report = work / "measure.json"
     report.unlink(missing_ok=True)
     with open(log, "w") as out:
@@ -66,7 +67,7 @@ def measure(cmd: list[str], work: Path, log: Path) -> dict:
                                stdout=out, stderr=subprocess.STDOUT)
     data = json.loads(report.read_text()) if report.exists() else {"kb": 0, "wall": float("nan")}
     return {"returncode": code, "wall_s": data["wall"], "peak_rss_mb": data["kb"] / 1024,
-            "command": shlex.join(cmd), "log": str(log)}
+            "cpu_s": data.get("cpu", float("nan")), "command": shlex.join(cmd), "log": str(log)}
 
 
 def simulator_digest() -> str:
@@ -110,8 +111,8 @@ def count_rows(files: list[Path], key: str) -> int:
     return total
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_night_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the simulated night and its batch (shared with bench_report.py)."""
     parser.add_argument("--subruns", type=int, default=120, help="LST subruns (default 120)")
     parser.add_argument("--subrun-s", type=float, default=10.0, help="subrun length (s)")
     parser.add_argument("--seed", type=int, default=0)
@@ -119,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path,
                         default=Path.home() / ".cache" / "lmcoinc-bench",
                         help="where the simulated night is kept")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_night_options(parser)
     parser.add_argument("--work", type=Path, default=None,
                         help="where outputs go (default: CACHE/night-work, replaced)")
     parser.add_argument("--reference-python", default=None)

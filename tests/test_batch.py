@@ -90,6 +90,9 @@ def test_summary(parallel, reference):
             assert row[f"n_events_magic_tel{tel_id}"] == expected["n_events_magic"]
             assert row[f"fraction_tel{tel_id}"] == pytest.approx(
                 expected["n_coincidence"] / expected["n_events_magic"])
+            assert row[f"accidental_tel{tel_id}"] == expected["accidental"]
+        assert row["effective_time_s"] == feature["effective_time_s"][0]
+        assert 0.9 * 2.0 < row["effective_time_s"] < 2.0  # 2 s subruns, a few % dead
         assert row["n_lst_events"] > 1000
         assert row["seconds"] > 0
         assert 0 < row["max_rss_mb"] < 1024

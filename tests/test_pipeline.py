@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import tables
 
+from lmcoinc.diagnostics import FEATURE_COLUMNS
 from lmcoinc.simulate import SimulationConfig, simulate
 
 from .compare import KEYS
@@ -64,8 +65,9 @@ def test_parquet_equals_hdf5(run_output):
     for table, key in KEYS.items():
         from_hdf = pd.read_hdf(out / name, key)
         from_parquet = pl.read_parquet(out / f"{name.removesuffix('.h5')}.{table}.parquet")
-        # the feature Parquet has the clock offsets beyond the reference's columns
-        extra = ["clock_offset", "geometric_delay", "offset_source"] if table == "feature" else []
+        # the feature Parquet adds its Parquet-only columns after the reference's
+        extra = (["clock_offset", "geometric_delay", "offset_source", *FEATURE_COLUMNS]
+                 if table == "feature" else [])
         assert from_parquet.columns == list(from_hdf.columns) + extra
         for col in from_hdf.columns:
             np.testing.assert_array_equal(

@@ -26,7 +26,7 @@ from ..io.atomic import atomic_file
 from ..io.magic import arrange_magic, invalid_magic_times, iter_magic_files, read_magic_rows
 from ..io.magic_events import MagicEvents
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
-from ..offsets import magic_time_range
+from ..sources import useful_magic_range
 from ..timestamps import magic_ns
 from ..timing import StageTimer
 
@@ -71,12 +71,7 @@ class MagicCache:
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
     ) -> MagicEvents:
         """The cached events within the time range that can matter to ``t_lst``, in order."""
-        scan_range = (
-            None if config.pre_offset_search else (config.offset_start_ns, config.offset_stop_ns)
-        )
-        lo, hi = magic_time_range(
-            int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns, scan_range
-        )
+        lo, hi = useful_magic_range(t_lst, config)
         paths = [run.path for run in self.runs if run.t_max >= lo and run.t_min <= hi]
         with timer.stage("read"):
             frame = (

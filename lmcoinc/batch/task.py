@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CoincidenceConfig
+from ..diagnostics import summary_values
 from ..errors import LmcoincError, NoCoincidenceError, OutputError, exit_code, one_line
 from ..io.dataset import TABLES as DATASET_TABLES
 from ..io.dataset import partition_file
@@ -120,6 +121,7 @@ def _fill(row: dict[str, Any], report: SubrunReport, config: CoincidenceConfig) 
     row["offset_source"] = "+".join(sources) or "local"
     magic_runs = report.result.events.plan["obs_id_magic"].drop_nulls()
     row["magic_obs_id"] = int(magic_runs.mode().min()) if len(magic_runs) else None
+    row.update(summary_values(report.result))
 
 
 def run_task(task: SubrunTask) -> dict[str, Any]:

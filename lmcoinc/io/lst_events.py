@@ -2,9 +2,9 @@
 
 The first pass reads the parameter table block by block and keeps, of the
 events that pass the reference's cuts, what the offsets and the pairing need:
-ids, int64 ns timestamp, intensity and the row in the file (40 bytes an
-event). The second pass (:meth:`LstEvents.rows`) reads all parameters of
-the few events that are paired, with their ``time_diff``. A table smaller
+ids, int64 ns timestamp, intensity, ``time_diff`` and the row in the file
+(48 bytes an event). The second pass (:meth:`LstEvents.rows`) reads all
+parameters of the few events that are paired. A table smaller
 than :data:`lmcoinc.io.lst.IN_MEMORY_BYTES` is kept from the first pass
 instead of being read twice. The events are those of
 :func:`lmcoinc.io.lst.prepare_lst` on the whole table (tested).
@@ -13,7 +13,6 @@ instead of being read twice. The events are those of
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +69,8 @@ class LstEvents:
         The configured timestamp column.
     file_rows : numpy.ndarray
         Row of each event in the file's table.
+    time_diff : numpy.ndarray or None
+        ``time_diff`` of each event (s; None without ``dragon_time``).
     raw : numpy.ndarray or None
         The whole raw table when it is small enough to keep.
     """
@@ -82,6 +83,7 @@ class LstEvents:
     focal_length_m: float
     timestamp_column: str
     file_rows: np.ndarray
+    time_diff: np.ndarray | None = None
     raw: np.ndarray | None = None
 
     @property
@@ -101,27 +103,26 @@ class LstEvents:
         """
         positions = np.asarray(positions, dtype=np.int64)
         unique, inverse = np.unique(self.file_rows[positions], return_inverse=True)
-        frame = arrange_lst(self._read_rows(unique)[inverse], self.focal_length_m,
-                            self.timestamp_column)
+        frame = to_polars(self._read_rows(unique))
+        if self.time_diff is not None:
+            by_row = np.empty(len(unique), dtype=self.time_diff.dtype)
+            by_row[inverse] = self.time_diff[positions]
+            frame = frame.with_columns(pl.Series("delta_t", by_row))
+        frame = arrange_lst(frame[inverse], self.focal_length_m, self.timestamp_column)
         return frame.select(columns) if columns is not None else frame
 
-    def _read_rows(self, file_rows: np.ndarray) -> pl.DataFrame:
-        """The raw rows at increasing ``file_rows``, with their ``delta_t``."""
-        parts, carry = [], None
-        if len(file_rows) == 0:
-            return _with_time_diff(to_polars(self._empty()), None)[0]
-        with open_hdf5(self.path) if self.raw is None else nullcontext() as handle:
-            for start, block in _blocks(handle, self.raw, stop=int(file_rows[-1]) + 1):
-                frame, carry = _with_time_diff(to_polars(block), carry)
-                lo, hi = np.searchsorted(file_rows, [start, start + len(block)])
-                parts.append(frame[file_rows[lo:hi] - start])
-        return pl.concat(parts)
-
-    def _empty(self) -> np.ndarray:
+    def _read_rows(self, file_rows: np.ndarray) -> np.ndarray:
+        """The raw rows at increasing ``file_rows``."""
         if self.raw is not None:
-            return self.raw[:0]
+            return self.raw[file_rows]
         with open_hdf5(self.path) as handle:
-            return read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
+            parts = []
+            for start, block in _blocks(handle, None, stop=int(file_rows[-1]) + 1 if len(
+                    file_rows) else 0):
+                lo, hi = np.searchsorted(file_rows, [start, start + len(block)])
+                parts.append(block[file_rows[lo:hi] - start])
+            empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
+        return np.concatenate([empty, *parts])
 
 
 def _blocks(handle: Any, raw: np.ndarray | None, stop: int | None = None
@@ -165,12 +166,14 @@ def _check_table(path: Path, handle: Any, timestamp_column: str) -> float:
     return float(optics["equivalent_focal_length"][0])
 
 
-def _scan_block(block: np.ndarray, start: int, timestamp_column: str) -> dict[str, np.ndarray]:
-    """The rows of a block that pass the cuts: file row, ids, intensity, ns timestamp and
-    whether it is valid."""
+def _scan_block(block: np.ndarray, start: int, timestamp_column: str, carry: Any
+                ) -> tuple[dict[str, np.ndarray], Any]:
+    """The rows of a block that pass the cuts: file row, ids, intensity, ``time_diff``, ns
+    timestamp and whether it is valid; the dragon_time carried to the next block."""
     needed = list(dict.fromkeys([*_KEYS, "event_type", "intensity", "time_gradient", "alt_tel",
-                                 "az_tel", timestamp_column]))
-    frame = to_polars(block, needed)
+                                 "az_tel", timestamp_column, "dragon_time"]))
+    frame, carry = _with_time_diff(to_polars(block, [c for c in needed if c in block.dtype.names]),
+                                   carry)
     rows = np.flatnonzero(frame.select(shower_mask(frame)).to_series().to_numpy())
     times = frame[timestamp_column][rows]
     bad = times.to_frame().select(invalid_timestamps(pl.col(times.name), times.dtype))
@@ -178,7 +181,9 @@ def _scan_block(block: np.ndarray, start: int, timestamp_column: str) -> dict[st
     t_ns = np.zeros(len(rows), dtype=np.int64)
     t_ns[valid] = seconds_to_ns(times.to_numpy()[valid])
     found = {name: block[name][rows] for name in (*_KEYS, "intensity")}
-    return {"row": rows + start, **found, "t_ns": t_ns, "valid": valid}
+    if "delta_t" in frame.columns:
+        found["time_diff"] = frame["delta_t"].to_numpy()[rows]
+    return {"row": rows + start, **found, "t_ns": t_ns, "valid": valid}, carry
 
 
 def _scan(handle: Any, empty: np.ndarray, timestamp_column: str, keep_raw: bool
@@ -186,11 +191,12 @@ def _scan(handle: Any, empty: np.ndarray, timestamp_column: str, keep_raw: bool
     """First pass: the kept columns of the rows that pass the cuts (and the raw blocks if
     ``keep_raw``). The columns are filled in place, so that memory holds them once."""
     n_rows = handle[LST_PARAMETERS_KEY].shape[0]
-    template = _scan_block(empty, 0, timestamp_column)
+    template, carry = _scan_block(empty, 0, timestamp_column, None)
     columns = {name: np.empty(n_rows, dtype=values.dtype) for name, values in template.items()}
     filled, raws = 0, []
     for start, block in _blocks(handle, None):
-        for name, values in _scan_block(block, start, timestamp_column).items():
+        found, carry = _scan_block(block, start, timestamp_column, carry)
+        for name, values in found.items():
             columns[name][filled : filled + len(values)] = values
         filled += len(values)
         raws += [block] if keep_raw else []
@@ -248,5 +254,6 @@ def load_lst(
         focal_length_m=focal,
         timestamp_column=timestamp_column,
         file_rows=events["row"],
+        time_diff=events.get("time_diff"),
         raw=np.concatenate(raws) if keep_raw and raws else None,
     )

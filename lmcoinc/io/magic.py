@@ -96,7 +96,8 @@ def iter_magic_files(
     Parameters
     ----------
     columns : sequence of str, optional
-        Read only these columns (at least the ids and ``time_sec``, ``time_nanosec``).
+        Read only those of these columns that the file has (it has the ids and
+        ``time_sec``, ``time_nanosec``: :data:`REQUIRED_COLUMNS`).
     """
     first: tuple[Path, tuple[str, ...]] | None = None
     for path in find_magic_files(directory):
@@ -113,7 +114,8 @@ def iter_magic_files(
             if first is not None and names != first[1]:
                 raise InvalidFileError(path, f"columns differ from those of {first[0]}")
             first = first or (path, names)
-            frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=columns))
+            present = None if columns is None else [c for c in columns if c in names]
+            frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
             schema = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
         _check_timestamps(frame, path)
         yield MagicFile(path, frame, schema)

@@ -49,6 +49,8 @@ class MagicEvents:
         All prepared columns, as :meth:`rows` gives them.
     files : list of pathlib.Path
         The files the events come from.
+    time_diff : numpy.ndarray or None
+        MAGIC's ``time_diff`` (s), if the files have it.
     total_rows : int
         Rows of the files before the cuts.
     """
@@ -60,6 +62,7 @@ class MagicEvents:
     pointing_az: np.ndarray
     columns: list[str]
     files: list[Path]
+    time_diff: np.ndarray | None = None
     total_rows: int = 0
     frame: pl.DataFrame | None = None
     file_index: np.ndarray | None = None
@@ -82,6 +85,7 @@ class MagicEvents:
             pointing_az=frame["pointing_az"].to_numpy(),
             columns=frame.columns,
             files=list(files),
+            time_diff=frame["time_diff"].to_numpy() if "time_diff" in frame.columns else None,
             total_rows=frame.height,
             frame=frame,
         )
@@ -118,7 +122,8 @@ def scan_magic(directory: str | Path) -> MagicEvents:
         As :func:`lmcoinc.io.magic.iter_magic_files`.
     """
     frames, files, schemas = [], [], []
-    for index, found in enumerate(iter_magic_files(directory, columns=REQUIRED_COLUMNS)):
+    wanted = (*REQUIRED_COLUMNS, "time_diff")
+    for index, found in enumerate(iter_magic_files(directory, columns=wanted)):
         files.append(found.path)
         schemas.append(found.schema)
         frames.append(found.frame.with_columns(
