@@ -266,14 +266,19 @@ def coincidence(
     for other in profiles[1:]:
         profile = profile.join(other, on="time_offset", how="full", coalesce=True)
     telescopes = {tel_id: tel for tel_id, (_, tel) in found.items()}
+    from .drift_coincidence import drift_outputs
+
     return CoincidenceResult(events, pl.DataFrame(features), profile.sort("time_offset"),
-                             telescopes)
+                             telescopes, *drift_outputs(telescopes))
 
 
 def find_pairs(
     lst: LstEvents, magic: pl.DataFrame, config: CoincidenceConfig, timer: StageTimer
 ) -> dict[int, tuple[pl.DataFrame, TelescopeCoincidence]]:
-    """For each MAGIC telescope with a coincidence: its candidate rows and its result."""
+    """For each MAGIC telescope with a coincidence: its candidate rows and its result
+    (by ``config.offset_model``: one offset, or a drifting one)."""
+    from .drift_coincidence import coincide_and_log, warn_if_drifting  # it imports this module
+
     found = {}
     for tel_id in np.unique(magic["tel_id"].to_numpy()).tolist():
         name = config.tel_names[tel_id]
@@ -281,18 +286,25 @@ def find_pairs(
             rows, t_magic = magic_telescope(magic, tel_id)
         try:
             with timer.stage("offsets"):
-                tel = coincide_telescope(
-                    lst.t_ns, lst.intensity, t_magic, rows["intensity"].to_numpy(),
-                    window_ns=config.window_half_width_ns,
-                    pre_offset_search_events=(
-                        config.n_pre_offset_search_events if config.pre_offset_search else None
-                    ),
-                    offset_range_ns=(config.offset_start_ns, config.offset_stop_ns),
-                )
+                if config.offset_model == "drift":
+                    tel = coincide_and_log(name, lst.t_ns, lst.intensity, t_magic,
+                                           rows["intensity"].to_numpy(), config)
+                else:
+                    tel = coincide_telescope(
+                        lst.t_ns, lst.intensity, t_magic, rows["intensity"].to_numpy(),
+                        window_ns=config.window_half_width_ns,
+                        pre_offset_search_events=(
+                            config.n_pre_offset_search_events if config.pre_offset_search
+                            else None
+                        ),
+                        offset_range_ns=(config.offset_start_ns, config.offset_stop_ns),
+                    )
         except TelescopeSkipped as skipped:
             log.info("%s: %s; skipping", name, skipped)
             continue
         log_telescope(name, tel)
+        if config.offset_model == "constant":
+            warn_if_drifting(name, tel, config.window_half_width_ns)
         found[tel_id] = (rows[tel.candidates], tel)
     return found
 

@@ -17,6 +17,7 @@ from .errors import ConfigError
 __all__ = [
     "LST_NAMES",
     "MAGIC_NAMES",
+    "OFFSET_MODELS",
     "TIMESTAMP_TYPES_LST",
     "CoincidenceConfig",
     "default_config_text",
@@ -30,7 +31,10 @@ MAGIC_NAMES = ("MAGIC-I", "MAGIC-II")
 TIMESTAMP_TYPES_LST = ("dragon_time", "tib_time", "ucts_time")
 #: The keys of the event_coincidence section (others are typos: warned about).
 COINCIDENCE_KEYS = ("timestamp_type_lst", "window_half_width", "pre_offset_search",
-                    "n_pre_offset_search_events", "time_offset")
+                    "n_pre_offset_search_events", "time_offset", "offset_model",
+                    "max_clock_offset", "max_drift_us_per_s", "drift_slice")
+#: How the clock offset may change within a subrun (``event_coincidence.offset_model``).
+OFFSET_MODELS = ("constant", "drift")
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,15 @@ class CoincidenceConfig:
         Scan range when ``pre_offset_search`` is false.
     save_images : bool
         Copy the images of the stereo events to the output.
+    offset_model : str
+        "constant" (the reference's one offset per subrun) or "drift" (an
+        offset that changes with time, for a broken MAGIC GPS).
+    max_clock_offset_ns : int
+        Drift mode: the largest clock offset searched (either sign).
+    max_drift_ns_per_s : float
+        Drift mode: the largest drift of the offset searched (either sign).
+    drift_slice_ns : int
+        Drift mode: the length of the time slices that track the offset.
     """
 
     tel_ids: dict[str, int]
@@ -65,12 +78,24 @@ class CoincidenceConfig:
     offset_start_ns: int = -10_000
     offset_stop_ns: int = 0
     save_images: bool = False
+    offset_model: str = "constant"
+    max_clock_offset_ns: int = 10_000_000_000
+    max_drift_ns_per_s: float = 20_000.0
+    drift_slice_ns: int = 1_000_000_000
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def tel_names(self) -> dict[int, str]:
         """Telescope id → name, for the telescopes in use, in config order."""
         return {v: k for k, v in self.tel_ids.items() if v > 0}
+
+    @property
+    def offset_search_range_ns(self) -> tuple[int, int] | None:
+        """Offsets searched (start, stop): ±``max_clock_offset`` in drift mode, the scan
+        range without the pre-offset search, None with it (offsets near the LST times)."""
+        if self.offset_model == "drift":
+            return -self.max_clock_offset_ns, self.max_clock_offset_ns
+        return None if self.pre_offset_search else (self.offset_start_ns, self.offset_stop_ns)
 
 
 def default_config_text() -> str:
@@ -247,6 +272,7 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     if not isinstance(save_images, bool):
         raise ConfigError(f"{name}: save_images must be true or false")
     return CoincidenceConfig(
+        **_offset_model_settings(coinc, name),
         tel_ids=tel_ids,
         timestamp_type_lst=ts_type,
         window_half_width_ns=window_ns,
@@ -257,6 +283,35 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
         save_images=save_images,
         raw=raw,
     )
+
+
+def _positive_ns(coinc: dict, key: str, default: str, name: str) -> int:
+    """A time quantity of event_coincidence above 0 and below a day (ns, rounded)."""
+    path = f"event_coincidence.{key}"
+    value = coinc.get(key, default)
+    ns = int(np.round(_quantity_ns(value, path, name)))
+    if not 0 < ns < 86_400 * 10**9:
+        raise ConfigError(f"{name}: {path} must be above 0 and below 1 day, got {value!r}")
+    return ns
+
+
+def _offset_model_settings(coinc: dict, name: str) -> dict[str, Any]:
+    """``offset_model`` and the keys of drift mode (validated in either mode)."""
+    model = coinc.get("offset_model", "constant")
+    if model not in OFFSET_MODELS:
+        raise ConfigError(f"{name}: event_coincidence.offset_model = {model!r} is unknown; "
+                          f"use one of {', '.join(OFFSET_MODELS)}")
+    key = "event_coincidence.max_drift_us_per_s"
+    drift = coinc.get("max_drift_us_per_s", 20.0)
+    if isinstance(drift, bool) or not isinstance(drift, int | float) or not 0 < drift < 1e5:
+        raise ConfigError(f"{name}: {key} must be a number of µs per s above 0 and below "
+                          f"100000, got {drift!r}")
+    return {
+        "offset_model": model,
+        "max_clock_offset_ns": _positive_ns(coinc, "max_clock_offset", "10 s", name),
+        "max_drift_ns_per_s": float(drift) * 1000.0,
+        "drift_slice_ns": _positive_ns(coinc, "drift_slice", "1 s", name),
+    }
 
 
 def telescope_combinations(tel_names: dict[int, str]) -> dict[str, list[int]]:

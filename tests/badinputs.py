@@ -320,6 +320,11 @@ _CONFIG_EDITS = {
     "config_window_zero": ('"300 ns"', '"0 ns"', _WINDOW),
     "config_window_negative": ('"300 ns"', '"-300 ns"', _WINDOW),
     "config_five_telescopes": ("    LST-4: 0\n", "", "mc_tel_ids"),
+    "config_unknown_offset_model": (
+        '    window_half_width: "300 ns"\n',
+        '    window_half_width: "300 ns"\n    offset_model: linear\n',
+        "event_coincidence.offset_model",
+    ),
 }
 
 

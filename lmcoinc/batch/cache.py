@@ -58,11 +58,9 @@ class MagicCache:
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
     ) -> pl.DataFrame:
         """The cached events within the time range that can matter to ``t_lst``, in order."""
-        scan_range = (
-            None if config.pre_offset_search else (config.offset_start_ns, config.offset_stop_ns)
-        )
         lo, hi = magic_time_range(
-            int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns, scan_range
+            int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns,
+            config.offset_search_range_ns,
         )
         with timer.stage("read"):
             frame = (
