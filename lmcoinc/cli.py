@@ -166,29 +166,44 @@ def simulate(
     output_dir: Annotated[Path, typer.Argument(help="Directory for the simulated files.")],
     duration: Annotated[float, typer.Option(help="LST subrun length (s).")] = 10.0,
     offset_us: Annotated[float, typer.Option(help="True MAGIC − LST clock offset (us).")] = -3.2,
+    drift_us_per_s: Annotated[
+        float, typer.Option(help="MAGIC clock rate error (us per s, from the MAGIC data start).")
+    ] = 0.0,
+    geometric_delay: Annotated[
+        bool, typer.Option(help="Add the light-travel delay between LST-1 and each MAGIC.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     magic_start_delay: Annotated[
         float, typer.Option(help="MAGIC data start relative to the LST subrun start (s).")
     ] = -1.0,
     images: Annotated[bool, typer.Option(help="Also write DL1 images.")] = False,
 ) -> None:
-    """Write a simulated LST-1 subrun and MAGIC M1/M2 subrun files in the real formats."""
+    """Write a simulated LST-1 subrun and MAGIC M1/M2 subrun files in the real formats.
+
+    The truth (true pairs, clock, delays, live time) goes to OUTPUT_DIR/truth.
+    """
     from .simulate import SimulationConfig
     from .simulate import simulate as simulate_files
 
-    files = simulate_files(
-        output_dir,
-        SimulationConfig(
-            duration_s=duration,
-            true_offset_ns=int(round(offset_us * 1000)),
-            seed=seed,
-            magic_start_delay_s=magic_start_delay,
-            images=images,
-        ),
-    )
+    try:
+        files = simulate_files(
+            output_dir,
+            SimulationConfig(
+                duration_s=duration,
+                true_offset_ns=int(round(offset_us * 1000)),
+                drift_ns_per_s=drift_us_per_s * 1000,
+                geometric_delay=geometric_delay,
+                seed=seed,
+                magic_start_delay_s=magic_start_delay,
+                images=images,
+            ),
+        )
+    except LmcoincError as err:
+        raise _fail(err) from None
     typer.echo(f"LST file: {files.lst_file}")
     typer.echo(f"MAGIC directory: {files.magic_dir} ({len(files.magic_files)} files)")
     typer.echo(f"true offset: {files.true_offset_ns / 1000:.3f} us")
+    typer.echo(f"truth: {files.true_pairs.parent}")
 
 
 @app.command()
@@ -224,6 +239,11 @@ def demo(
         )
     typer.echo(f"stereo events: {events.select('obs_id', 'event_id').n_unique()} "
                f"({events.height} telescope images)")
+    from .simulate.truth import found_pairs, recall_purity
+
+    score = recall_purity(found_pairs(events), files.true_pairs).overall
+    typer.echo(f"against the {score.n_true} true pairs: recall {100 * score.recall:.1f} %, "
+               f"purity {100 * score.purity:.1f} %")
     hdf5 = report.outputs["hdf5"]
     typer.echo(f"wrote {hdf5} (+ .events/.feature/.profile.parquet)")
 

@@ -210,8 +210,10 @@ class Case:
 
 
 def simulator_digest() -> str:
-    source = REPO / "lmcoinc" / "simulate.py"
-    return hashlib.sha256(source.read_bytes()).hexdigest()[:16] if source.exists() else ""
+    digest = hashlib.sha256()
+    for source in sorted((REPO / "lmcoinc" / "simulate").glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def simulate_case(cache: Path, duration: float, seed: int, python: str, method: str,
@@ -225,7 +227,7 @@ def simulate_case(cache: Path, duration: float, seed: int, python: str, method: 
         meta = json.loads(marker.read_text())
         meta["cached"] = True
         if meta.get("simulator") != simulator_digest():
-            print(f"note: {directory} was simulated by another version of lmcoinc/simulate.py"
+            print(f"note: {directory} was simulated by another version of lmcoinc/simulate/"
                   " (use --resimulate to refresh)")
     else:
         print(f"simulating {duration:g} s (seed {seed}) into {directory} ...", flush=True)

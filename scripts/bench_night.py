@@ -8,7 +8,7 @@ Usage: python scripts/bench_night.py [--subruns 120] [--subrun-s 10] [--jobs 2]
    ``--subruns`` consecutive LST-1 subruns of ``--subrun-s`` seconds at the simulator's
    realistic rates (~5 kHz LST-1, ~250 Hz MAGIC stereo) and the MAGIC run covering it
    (one MAGIC subrun file per telescope and LST subrun), with
-   :func:`lmcoinc.simulate_night.simulate_night` in 2 processes.
+   :func:`lmcoinc.simulate.simulate_night` in 2 processes.
 2. Runs ``lmcoinc batch -j JOBS`` on it in a fresh output directory as a subprocess and
    measures its wall time, the peak RSS of each worker process (VmHWM, which each task
    reports in the summary's ``max_rss_mb``) and the peak RSS of the largest process
@@ -71,8 +71,8 @@ def measure(cmd: list[str], work: Path, log: Path) -> dict:
 
 def simulator_digest() -> str:
     digest = hashlib.sha256()
-    for name in ("simulate.py", "simulate_night.py"):
-        digest.update((REPO / "lmcoinc" / name).read_bytes())
+    for source in sorted((REPO / "lmcoinc" / "simulate").glob("*.py")):
+        digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -89,7 +89,7 @@ def simulate(cache: Path, n_subruns: int, subrun_s: float, seed: int) -> Path:
                   f"{done['simulation_s']:.0f} s)", flush=True)
             return night
     print(f"simulating {n_subruns} × {subrun_s:g} s into {night} ...", flush=True)
-    from lmcoinc.simulate_night import simulate_night
+    from lmcoinc.simulate import simulate_night
 
     start = time.perf_counter()
     shutil.rmtree(night, ignore_errors=True)

@@ -87,6 +87,24 @@ def input_digest(files: SimulatedFiles) -> str:
     return digest.hexdigest()
 
 
+def table_digests(path: Path) -> dict[str, str]:
+    """Node path → SHA-256 of the path and the rows, for every Table of an HDF5 file."""
+    import tables
+
+    out = {}
+    with tables.open_file(str(path)) as handle:
+        for node in handle.walk_nodes("/", "Table"):
+            digest = hashlib.sha256(node._v_pathname.encode())
+            digest.update(np.ascontiguousarray(node.read()).tobytes())
+            out[node._v_pathname] = digest.hexdigest()
+    return out
+
+
+def tree_digests(root: Path) -> dict[str, dict[str, str]]:
+    """Relative file path → :func:`table_digests`, for every ``.h5`` file below ``root``."""
+    return {str(p.relative_to(root)): table_digests(p) for p in sorted(Path(root).rglob("*.h5"))}
+
+
 def reference_python() -> str | None:
     """The reference venv's python (env LMCOINC_REFERENCE_PYTHON), if usable."""
     python = os.environ.get("LMCOINC_REFERENCE_PYTHON")

@@ -9,7 +9,7 @@ import pytest
 
 from lmcoinc.config import load_config
 from lmcoinc.errors import NoCoincidenceError
-from lmcoinc.simulate_night import simulate_night
+from lmcoinc.simulate import simulate_night
 from lmcoinc.sources import MagicDirectory
 from lmcoinc.subrun import process_subrun
 

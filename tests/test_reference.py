@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from .cases import (
     CASES,
     GOLDEN,
+    case_config,
     input_digest,
     make_case,
     reference_python,
@@ -81,3 +83,21 @@ def test_identical_to_live_reference(name, simulated, ours):
     ref = run_reference(python, files.lst_file, files.magic_dir, directory / "ref", config)
     proc, outputs = ours(name)
     _assert_identical(proc, outputs, ref.returncode, sorted((directory / "ref").glob("*.h5")))
+
+
+def test_old_lstchain_file_like_live_reference(tmp_path):
+    """An LST file of lstchain < 0.10 (layout table 1.0): both take the default LST-1."""
+    python = reference_python()
+    if python is None:
+        pytest.skip("no reference venv (LMCOINC_REFERENCE_PYTHON)")
+    from lmcoinc.simulate import SimulationConfig, simulate
+
+    files = simulate(tmp_path / "input", SimulationConfig(duration_s=1.0, seed=3,
+                                                          lst_subarray=False))  # fmt: skip
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(case_config({}), sort_keys=False))
+    ref = run_reference(python, files.lst_file, files.magic_dir, tmp_path / "ref", config)
+    proc = run_lmcoinc(files.lst_file, files.magic_dir, tmp_path / "ours", config)
+    assert "no usable SubarrayDescription" in proc.stderr
+    _assert_identical(proc, sorted((tmp_path / "ours").glob("*.h5")), ref.returncode,
+                      sorted((tmp_path / "ref").glob("*.h5")))  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +10,9 @@ import pandas as pd
 import pytest
 import tables
 
-from lmcoinc.simulate import SimulatedFiles, SimulationConfig, _dead_time_mask, simulate
+from lmcoinc.simulate import SimulatedFiles, SimulationConfig, simulate
 
-LST_KEY = "/dl1/event/telescope/parameters/LST_LSTCam"
-LST_IMAGE_KEY = "/dl1/event/telescope/image/LST_LSTCam"
-MAGIC_KEY = "/events/parameters"
-MAGIC_IMAGE_KEY = "/events/dl1/image"
+from .simread import LST_IMAGE_KEY, LST_KEY, MAGIC_IMAGE_KEY, MAGIC_KEY, lst_ns, magic_rows, read
 
 SMALL = SimulationConfig(duration_s=2.0, magic_subrun_s=1.5, seed=7)
 
@@ -26,19 +22,8 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedFiles:
     return simulate(tmp_path_factory.mktemp("small"), SMALL)
 
 
-def _read(path: Path, key: str) -> np.ndarray:
-    with tables.open_file(path) as f:
-        return f.get_node(key).read()
-
-
-def _lst_ns(dragon_time: np.ndarray) -> np.ndarray:
-    """LST timestamps in ns exactly as the reference converts them."""
-    return np.array([int(Decimal(str(x)) * 10**9) for x in dragon_time], dtype=np.int64)
-
-
 def _magic(files: SimulatedFiles, tel: str) -> np.ndarray:
-    parts = [_read(p, MAGIC_KEY) for p in files.magic_files if p.name.startswith(f"dl1_{tel}.")]
-    return np.concatenate(parts)
+    return magic_rows(files.magic_files, tel)
 
 
 def test_file_naming(small_run: SimulatedFiles) -> None:
@@ -60,11 +45,11 @@ def test_deterministic(tmp_path: Path, small_run: SimulatedFiles) -> None:
         (a, b, MAGIC_KEY) for a, b in zip(small_run.magic_files, again.magic_files, strict=True)
     ]
     for a, b, key in pairs:
-        ta, tb = _read(a, key), _read(b, key)
+        ta, tb = read(a, key), read(b, key)
         assert ta.dtype == tb.dtype
         assert ta.tobytes() == tb.tobytes(), (a.name, key)
     other = simulate(tmp_path / "other", SimulationConfig(duration_s=2.0, seed=8))
-    assert _read(other.lst_file, LST_KEY).tobytes() != _read(small_run.lst_file, LST_KEY).tobytes()
+    assert read(other.lst_file, LST_KEY).tobytes() != read(small_run.lst_file, LST_KEY).tobytes()
 
 
 def test_real_compression_filters(small_run: SimulatedFiles) -> None:
@@ -117,7 +102,7 @@ def test_lst_table_columns_units_and_subarray(small_run: SimulatedFiles) -> None
     assert np.allclose(df["alt_tel"], 1.2, atol=0.01)
     # file rows in event-id and time order, the LST dead time is honoured
     assert df["event_id"].is_monotonic_increasing
-    t = _lst_ns(df["dragon_time"].to_numpy())
+    t = lst_ns(df["dragon_time"].to_numpy())
     assert np.all(np.diff(t) >= SMALL.lst_dead_time_ns - 300)
     assert np.array_equal(df["ucts_time"], df["dragon_time"])
     rate = len(df) / SMALL.duration_s
@@ -196,7 +181,7 @@ def test_magic_stereo_structure(small_run: SimulatedFiles) -> None:
 def test_true_offset_visible(small_run: SimulatedFiles) -> None:
     df = pd.read_hdf(small_run.lst_file, key="dl1/event/telescope/parameters/LST_LSTCam")
     df = df[df["event_type"] == 32]
-    t_lst = np.sort(_lst_ns(df["dragon_time"].to_numpy()))
+    t_lst = np.sort(lst_ns(df["dragon_time"].to_numpy()))
     offset = small_run.true_offset_ns
     matched_ids = set()
     for tel in ("M1", "M2"):
@@ -270,14 +255,6 @@ def test_magic_starting_after_lst(tmp_path: Path) -> None:
     start = 1_700_000_000 * 10**9
     assert t_m.min() >= start + 400_000_000 - 1000
     assert 0 < files.n_common < len(m1)
-
-
-def test_dead_time_mask() -> None:
-    t = np.array([0, 5, 9, 12, 30, 31, 45], dtype=np.int64)
-    keep = _dead_time_mask(t, 10)
-    # 0 kept; 5, 9 within 10 of 0; 12 kept; 30 kept; 31 dropped; 45 kept
-    assert keep.tolist() == [True, False, False, True, True, False, True]
-    assert _dead_time_mask(t, 0).all()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,98 @@
+"""A simulated night with the optional features: one MAGIC clock, truth per subrun,
+a sparse subrun, merged LST run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import tables
+
+from lmcoinc.simulate import NightFiles, merge_lst_files, simulate_night
+
+from .simread import LST_KEY, pair_times, read
+
+START = 1_700_000_000.0
+DRIFT = 2000.0  # ns per s
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> NightFiles:
+    return simulate_night(
+        tmp_path_factory.mktemp("night-features"), n_subruns=3, subrun_s=1.5, seed=2,
+        drift_ns_per_s=DRIFT, geometric_delay=True,
+        subrun_settings={1: {"magic_stereo_rate_hz": 3.0}}, merged=True,
+    )  # fmt: skip
+
+
+def test_truth_per_subrun(night: NightFiles) -> None:
+    assert len(night.true_pairs) == len(night.truth_files) == len(night.live_times) == 3
+    for lst_file, pairs_path, truth_path in zip(
+        night.lst_files, night.true_pairs, night.truth_files, strict=True
+    ):
+        assert pairs_path.parent == night.lst_dir.parent / "truth" / lst_file.stem
+        truth = json.loads(truth_path.read_text())
+        assert truth["lst_file"] == lst_file.name
+        assert all((night.magic_dir / name).exists() for name in truth["magic_files"])
+        # the MAGIC ids are those of the night's renumbered files
+        pairs = pair_times(pl.read_parquet(pairs_path), [lst_file], night.magic_files)
+        expected = pairs["clock_shift_ns"] + pairs["geometric_delay_ns"]
+        assert ((pairs["t_magic"] - pairs["t_lst"]) - expected).abs().max() < 400
+
+
+def test_one_magic_clock_over_the_night(night: NightFiles) -> None:
+    parts = [
+        pair_times(pl.read_parquet(p), [f], night.magic_files)
+        for p, f in zip(night.true_pairs, night.lst_files, strict=True)
+    ]
+    for before, after in zip(parts[:-1], parts[1:], strict=True):  # MAGIC ids run on
+        assert before["event_id_magic"].max() < after["event_id_magic"].min()
+    pairs = pl.concat(parts)
+    t_ref = int((START - 1.0) * 1e9)  # the night's MAGIC data start
+    since_ref_s = (pairs["t_lst"].to_numpy() - t_ref) * 1e-9
+    diff = (pairs["t_magic"] - pairs["t_lst"] - pairs["geometric_delay_ns"]).to_numpy()
+    slope, at_ref = np.polyfit(since_ref_s, diff, 1)
+    assert slope == pytest.approx(DRIFT, abs=20)
+    assert at_ref == pytest.approx(-3200, abs=30)
+
+
+def test_sparse_subrun(night: NightFiles) -> None:
+    assert night.n_common[1] <= 10 < min(night.n_common[0], night.n_common[2])
+    assert 0 < pl.read_parquet(night.true_pairs[1]).height <= 20
+    assert night.live_times[1].magic_stereo_rate_hz < 10
+
+
+def _tables(path: Path) -> dict[str, tuple]:
+    with tables.open_file(path) as f:
+        return {
+            node._v_pathname: (node.read(), node.filters, node.dtype)
+            for node in f.walk_nodes("/", "Table")
+        }
+
+
+def test_merged_run(night: NightFiles, tmp_path: Path) -> None:
+    merged = night.merged_lst_file
+    assert merged == night.lst_dir.parent / "lst_merged" / "dl1_LST-1.Run03265.h5"
+    parts = [_tables(p) for p in night.lst_files]
+    result = _tables(merged)
+    assert set(result) == set(parts[0])
+    for key, (rows, filters, dtype) in result.items():
+        first_rows, first_filters, first_dtype = parts[0][key]
+        assert filters == first_filters and dtype == first_dtype
+        if key == LST_KEY:
+            assert filters.complib == "blosc:zstd" and filters.fletcher32
+            expected = np.concatenate([part[key][0] for part in parts])
+            assert rows.tobytes() == expected.tobytes()
+        else:  # the instrument, once: the first file's
+            assert rows.tobytes() == first_rows.tobytes()
+    with tables.open_file(merged) as f:
+        names = [x.decode() for x in f.root.source_filenames.filenames]
+        assert str(f.root._v_attrs["LSTCHAIN_VERSION"]) == "0.12.3"
+    assert names == [str(p) for p in night.lst_files]
+    # a few rows at a time: the same file content
+    again = merge_lst_files(night.lst_files, tmp_path / "small-chunks.h5", chunk_bytes=10_000)
+    assert read(again, LST_KEY).tobytes() == read(merged, LST_KEY).tobytes()
+    assert not list(tmp_path.glob(".*partial"))
