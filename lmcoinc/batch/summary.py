@@ -45,6 +45,7 @@ def summary_schema(tel_ids: Sequence[int]) -> dict[str, pl.DataType]:
         schema[f"n_coincidence_tel{tel_id}"] = pl.Int64
         schema[f"n_events_magic_tel{tel_id}"] = pl.Int64
         schema[f"fraction_tel{tel_id}"] = pl.Float64
+        schema[f"drift_us_per_s_tel{tel_id}"] = pl.Float64
     schema["seconds"] = pl.Float64
     schema["max_rss_mb"] = pl.Float64
     return schema

@@ -113,6 +113,7 @@ def _fill(row: dict[str, Any], report: SubrunReport) -> None:
         row[f"n_coincidence_tel{tel_id}"] = n_pairs
         row[f"n_events_magic_tel{tel_id}"] = n_magic
         row[f"fraction_tel{tel_id}"] = n_pairs / n_magic if n_magic else None
+        row[f"drift_us_per_s_tel{tel_id}"] = getattr(found, "drift_us_per_s", None)
 
 
 def run_task(task: SubrunTask) -> dict[str, Any]:
