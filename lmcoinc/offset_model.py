@@ -18,6 +18,8 @@ __all__ = ["KNOT_SPACING_S", "OffsetModel", "fit_offset_model"]
 KNOT_SPACING_S = 60.0
 #: Shortest span of the data that constrains a change of the drift (s).
 MIN_QUADRATIC_SPAN_S = 2.0
+#: Standard errors a model's highest term must reach to be kept.
+SIGNIFICANCE = 3.0
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def fit_offset_model(t_ns: np.ndarray, offset_ns: np.ndarray) -> OffsetModel:
     The degree follows the time span of the measurements: a constant for a
     single instant, a drift below :data:`MIN_QUADRATIC_SPAN_S`, else a
     quadratic spline with evenly spaced knots at most
-    :data:`KNOT_SPACING_S` seconds apart.
+    :data:`KNOT_SPACING_S` seconds apart. Without knots, the highest term
+    is dropped while it is below :data:`SIGNIFICANCE` standard errors: a
+    steady clock gets a constant, not a drift fitted to the noise.
 
     Parameters
     ----------
@@ -105,19 +109,34 @@ def fit_offset_model(t_ns: np.ndarray, offset_ns: np.ndarray) -> OffsetModel:
         MAGIC minus LST time of each (ns).
     """
     t_ns = np.asarray(t_ns, dtype=np.int64)
+    offset_ns = np.asarray(offset_ns, dtype=np.float64)
     t_lo, t_hi = int(t_ns.min()), int(t_ns.max())
     t_ref = t_lo + (t_hi - t_lo) // 2
     span = (t_hi - t_lo) * 1e-9
     degree = 0 if span == 0 or len(t_ns) < 3 else 1 if span < MIN_QUADRATIC_SPAN_S else 2
     n_knots = max(0, int(np.ceil(span / KNOT_SPACING_S)) - 1) if degree == 2 else 0
     knots = tuple(-span / 2 + span * (i + 1) / (n_knots + 1) for i in range(n_knots))
-    model = OffsetModel(t_ref, (0.0,) * (degree + 1 + n_knots), knots)
-    x = model.seconds(t_ns)
-    design = basis(x, degree, knots)
-    # Columns scaled to unit size and the offsets centred, for a well-conditioned solve.
+    x = (t_ns - np.int64(t_ref)) * 1e-9
+    while True:
+        coef, error = _least_squares(basis(x, degree, knots), offset_ns)
+        if knots or degree == 0 or abs(coef[degree]) >= SIGNIFICANCE * error[degree]:
+            return OffsetModel(t_ref, tuple(float(c) for c in coef), knots)
+        degree -= 1
+
+
+def _least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and their standard errors (inf without degrees of freedom)."""
+    # Columns scaled to unit size and y centred, for a well-conditioned solve.
     scale = np.maximum(np.abs(design).max(axis=0), 1e-300)
-    centre = float(np.median(offset_ns))
-    coef, *_ = np.linalg.lstsq(design / scale, np.asarray(offset_ns) - centre, rcond=None)
+    centre = float(np.median(y))
+    a = design / scale
+    coef, *_ = np.linalg.lstsq(a, y - centre, rcond=None)
+    n, p = a.shape
+    if n > p:
+        variance = float(np.sum((y - centre - a @ coef) ** 2)) / (n - p)
+        error = np.sqrt(variance * np.diag(np.linalg.pinv(a.T @ a))) / scale
+    else:
+        error = np.full(p, np.inf)
     coef = coef / scale
     coef[0] += centre
-    return replace(model, coef=tuple(float(c) for c in coef))
+    return coef, error

@@ -62,3 +62,34 @@ def test_single_instant_is_a_constant():
     assert model.degree == 0
     assert model(T0 + 10**9) == pytest.approx(15.0)
     assert model.mean(T0, T0) == pytest.approx(15.0)
+
+
+def _selected_degree(x: np.ndarray, y: np.ndarray, degree: int) -> tuple[int, np.ndarray]:
+    """Brute force: drop the highest term of np.polyfit while below 3 standard errors."""
+    while True:
+        coef, cov = np.polyfit(x, y, degree, cov=True)  # scaled by chi2 / (n - degree - 1)
+        if degree == 0 or abs(coef[0]) >= 3 * np.sqrt(cov[0, 0]):
+            return degree, coef[::-1]
+        degree -= 1
+
+
+@pytest.mark.parametrize(
+    ("drift", "curvature"), [(0.0, 0.0), (0.3, 0.0), (3.0, 0.0), (1000.0, 0.0), (0.0, 2.0),
+                             (3100.0, 0.5), (3100.0, 0.01)],
+)
+def test_insignificant_terms_are_dropped(drift, curvature):
+    """A steady clock is a constant; a drift or a change of it is kept when significant."""
+    rng = np.random.default_rng(int(drift + 10 * curvature))
+    t = T0 + np.sort(rng.integers(0, 10 * 10**9, 1400))
+    t_ref = int(t.min()) + (int(t.max()) - int(t.min())) // 2
+    x = (t - t_ref) * 1e-9
+    y = 1.5e9 + drift * x + curvature * x * x + rng.normal(0.0, 95.0, len(t))
+    model = fit_offset_model(t, y)
+    degree, coef = _selected_degree(x, y - 1.5e9, 2)
+    assert model.degree == degree and model.t_ref_ns == t_ref
+    np.testing.assert_allclose(np.array(model.coef) - [1.5e9, 0, 0][:degree + 1], coef,
+                               rtol=1e-6, atol=1e-3)
+    if drift == 0.0 and curvature == 0.0:
+        assert model.degree == 0
+    if drift >= 1000.0:
+        assert model.degree >= 1
