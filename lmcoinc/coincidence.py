@@ -287,7 +287,7 @@ def find_pairs(
         try:
             with timer.stage("offsets"):
                 if config.offset_model == "drift":
-                    tel = coincide_and_log(name, lst.t_ns, lst.intensity, t_magic,
+                    tel = coincide_and_log(tel_id, lst.t_ns, lst.intensity, t_magic,
                                            rows["intensity"].to_numpy(), config)
                 else:
                     tel = coincide_telescope(

@@ -68,6 +68,10 @@ class CoincidenceConfig:
         Drift mode: the largest drift of the offset searched (either sign).
     drift_slice_ns : int
         Drift mode: the length of the time slices that track the offset.
+    drift_priors : dict
+        Drift mode, not from the YAML: MAGIC tel_id → an
+        :class:`~lmcoinc.offset_model.OffsetModel` to follow instead of
+        searching (a batch's run model for subruns too sparse for their own).
     """
 
     tel_ids: dict[str, int]
@@ -82,6 +86,7 @@ class CoincidenceConfig:
     max_clock_offset_ns: int = 10_000_000_000
     max_drift_ns_per_s: float = 20_000.0
     drift_slice_ns: int = 1_000_000_000
+    drift_priors: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -33,6 +33,7 @@ __all__ = [
     "coarse_bin_width",
     "coarse_peak",
     "find_offset_model",
+    "follow_prior",
     "near_pairs",
     "robust_line",
     "slice_peaks",
@@ -303,9 +304,42 @@ def search_blocks(t_first: int, t_last: int, block_ns: int) -> list[tuple[int, i
     return sorted(blocks, key=lambda b: abs(blocks.index(b) - middle))
 
 
+def follow_prior(t_lst: np.ndarray, t_magic: np.ndarray, prior: OffsetModel,
+                 search: DriftSearch) -> OffsetModel:
+    """A model known beforehand (e.g. the run's), refined on the events as far as they allow.
+
+    Tracked and refitted as :func:`track` does when enough slices have a
+    peak; else the prior shifted to the densest residual of the whole
+    subrun (:func:`slice_peaks` with one slice). Either must be believed:
+    the pairs within the window around it at least :data:`MIN_SLICE_PAIRS`
+    and five standard deviations above those expected by chance (from the
+    residuals beyond five windows, up to :data:`TRACK_TOLERANCE_NS`), which
+    unrelated MAGIC data do not reach.
+
+    Raises
+    ------
+    DriftSearchFailed
+        If no significant residual peak follows the prior.
+    """
+    w, tolerance = search.window_ns, TRACK_TOLERANCE_NS
+    try:
+        model = track(t_lst, t_magic, prior, (int(t_lst[0]), int(t_lst[-1])), search)
+    except DriftSearchFailed:
+        _il, _im, r = near_pairs(t_lst, t_magic, prior, tolerance)
+        keep = slice_peaks(np.zeros(len(r), dtype=np.int64), r, w, tolerance)
+        model = prior.shifted(float(np.median(r[keep]))) if keep.any() else prior
+    _il, _im, r = near_pairs(t_lst, t_magic, model, tolerance)
+    inside = int(np.count_nonzero(np.abs(r) <= w))
+    chance = np.count_nonzero(np.abs(r) > 5 * w) * (2 * w + 1) / (2 * (tolerance - 5 * w))
+    if inside < max(MIN_SLICE_PAIRS, chance + 5 * np.sqrt(chance)):
+        raise DriftSearchFailed(f"only {inside} pairs follow the run's clock offset "
+                                f"({chance:.1f} expected by chance)")
+    return model
+
+
 def find_offset_model(
     t_lst: np.ndarray, intensity_lst: np.ndarray, t_magic: np.ndarray,
-    intensity_magic: np.ndarray, search: DriftSearch,
+    intensity_magic: np.ndarray, search: DriftSearch, prior: OffsetModel | None = None,
 ) -> OffsetModel:
     """The drifting clock offset of LST-1 and one MAGIC telescope.
 
@@ -317,6 +351,9 @@ def find_offset_model(
         MAGIC times (int64 ns) and intensities, sorted by time.
     search : DriftSearch
         Settings.
+    prior : OffsetModel, optional
+        A model known beforehand: followed (:func:`follow_prior`) instead of
+        the coarse search.
 
     Raises
     ------
@@ -325,6 +362,8 @@ def find_offset_model(
     """
     if len(t_lst) == 0 or len(t_magic) == 0:
         raise DriftSearchFailed("no events")
+    if prior is not None:
+        return follow_prior(t_lst, t_magic, prior, search)
     failure = None
     for block in search_blocks(int(t_lst[0]), int(t_lst[-1]), search.block_ns):
         try:

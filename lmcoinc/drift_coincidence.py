@@ -59,6 +59,8 @@ class DriftCoincidence(TelescopeCoincidence):
         Mean drift over the LST times.
     residual_rms_ns : float
         RMS of MAGIC minus LST time minus the model over the pairs.
+    from_run_model : bool
+        Whether the search followed the run's model (a batch's second pass).
     slice_time_ns : numpy.ndarray
         Centre of each time slice of the output table (from the first LST time).
     slice_pairs : numpy.ndarray
@@ -71,6 +73,7 @@ class DriftCoincidence(TelescopeCoincidence):
     t_range_ns: tuple[int, int] = (0, 0)
     drift_us_per_s: float = 0.0
     residual_rms_ns: float = 0.0
+    from_run_model: bool = False
     slice_time_ns: np.ndarray | None = None
     slice_pairs: np.ndarray | None = None
     slice_residual_ns: np.ndarray | None = None
@@ -94,12 +97,14 @@ def model_shift(model: OffsetModel, t_lst: np.ndarray, mean_ns: float) -> np.nda
 
 def coincide_telescope_drift(
     t_lst: np.ndarray, intensity_lst: np.ndarray, t_magic: np.ndarray,
-    intensity_magic: np.ndarray, *, search: DriftSearch,
+    intensity_magic: np.ndarray, *, search: DriftSearch, prior: OffsetModel | None = None,
 ) -> DriftCoincidence:
     """Find the drifting offset and the coincident pairs of LST-1 and one MAGIC telescope.
 
     Parameters as :func:`lmcoinc.coincidence.coincide_telescope` (any time
-    order), with the drift search settings instead of the offset ones.
+    order), with the drift search settings instead of the offset ones, and
+    optionally a model known beforehand (the run's, in a batch) to follow
+    instead of searching.
 
     Raises
     ------
@@ -118,7 +123,7 @@ def coincide_telescope_drift(
     order_m = np.argsort(t_near, kind="stable")
     try:
         model = find_offset_model(t_lst[order_l], intensity_lst[order_l], t_near[order_m],
-                                  intensity_near[order_m], search)
+                                  intensity_near[order_m], search, prior)
     except DriftSearchFailed as failed:
         raise TelescopeSkipped(str(failed)) from None
     mean = model.mean(t_lo, t_hi)
@@ -138,6 +143,7 @@ def coincide_telescope_drift(
     return DriftCoincidence(
         **{f.name: getattr(found, f.name) for f in fields(found)}, model=model,
         t_range_ns=(t_lo, t_hi), drift_us_per_s=float(drift) / 1000.0,
+        from_run_model=prior is not None,
         residual_rms_ns=float(np.sqrt(np.mean(residual**2))) if len(residual) else float("nan"),
         **slice_summary(t_pairs, residual, t_lo, t_hi, search.slice_ns),
     )
@@ -209,8 +215,9 @@ def drift_outputs(
     Returns
     -------
     (dict, dict)
-        ``feature_extra`` (``drift_us_per_s``, ``residual_rms_ns``: one value
-        per telescope, in the order of ``telescopes``) and ``extra_tables``
+        ``feature_extra`` (``drift_us_per_s``, ``residual_rms_ns``,
+        ``from_run_model``: one value per telescope, in the order of
+        ``telescopes``) and ``extra_tables``
         (``offset_model``: per telescope and time slice, the slice centre
         ``time`` (UNIX s), the model's ``offset_us`` and ``drift_us_per_s``
         there, the ``n_pairs`` and their mean ``residual_ns``).
@@ -234,23 +241,27 @@ def drift_outputs(
                            for tel, f in telescopes.items()],
         "residual_rms_ns": [f.residual_rms_ns if tel in drift else None
                             for tel, f in telescopes.items()],
+        "from_run_model": [f.from_run_model if tel in drift else None
+                           for tel, f in telescopes.items()],
     }
     return extra, {"offset_model": pl.concat(rows)}
 
 
 def coincide_and_log(
-    name: str, t_lst: np.ndarray, intensity_lst: np.ndarray, t_magic: np.ndarray,
+    tel_id: int, t_lst: np.ndarray, intensity_lst: np.ndarray, t_magic: np.ndarray,
     intensity_magic: np.ndarray, config: CoincidenceConfig,
 ) -> DriftCoincidence:
-    """:func:`coincide_telescope_drift` with the config's settings; log the model and
-    warn about a fit at the limits of the search (the pairs are kept)."""
+    """:func:`coincide_telescope_drift` with the config's settings (and its prior for
+    this telescope, if any); log the model and warn about a fit at the limits of the
+    search (the pairs are kept)."""
     search = drift_search(config)
+    name = config.tel_names[tel_id]
     found = coincide_telescope_drift(t_lst, intensity_lst, t_magic, intensity_magic,
-                                     search=search)
+                                     search=search, prior=config.drift_priors.get(tel_id))
     t_lo, t_hi = found.t_range_ns
-    log.info("%s: clock offset %.9f s to %.9f s, mean drift %.4f us/s, residual rms %.1f ns",
+    log.info("%s: clock offset %.9f s to %.9f s, mean drift %.4f us/s, residual rms %.1f ns%s",
              name, found.model(t_lo) * 1e-9, found.model(t_hi) * 1e-9, found.drift_us_per_s,
-             found.residual_rms_ns)
+             found.residual_rms_ns, " (the run's model)" if found.from_run_model else "")
     for problem in limit_warnings(found, search):
         log.warning("%s: %s; check the pairs", name, problem)
     return found

@@ -177,3 +177,20 @@ def test_find_offset_model_fails_on_sparse_or_far_data():
     with pytest.raises(DriftSearchFailed):
         find_offset_model(events.t_lst, events.intensity_lst, events.t_magic,
                           events.intensity_magic, SEARCH)
+
+
+def test_follow_prior_pairs_a_sparse_subrun():
+    """Too few bright pairs for a search of its own: the run's model, refined, still pairs it."""
+    events, truth = broken_gps(seed=7, duration_s=10.0, magic_rate_hz=3.0)
+    args = (events.t_lst, events.intensity_lst, events.t_magic, events.intensity_magic, SEARCH)
+    with pytest.raises(DriftSearchFailed):
+        find_offset_model(*args)
+    t_mid = int(events.t_lst[len(events.t_lst) // 2])
+    prior = OffsetModel(t_mid, (float(truth(t_mid)) + 150.0, 3100.0 + 2.0))  # slightly off
+    model = find_offset_model(*args, prior=prior)
+    assert np.abs(model(events.t_lst) - truth(events.t_lst)).max() < 100.0
+    # Unrelated MAGIC data (another source, no common showers): no peak, no pairs.
+    other, _ = broken_gps(seed=8, duration_s=10.0)
+    with pytest.raises(DriftSearchFailed, match="pairs follow the run's clock offset"):
+        find_offset_model(events.t_lst, events.intensity_lst, other.t_magic,
+                          other.intensity_magic, SEARCH, prior=prior)

@@ -142,3 +142,35 @@ def test_no_time_overlap_in_drift_mode(good, drift_config, tmp_path):
     assert line.startswith("lmcoinc: error: no time overlap")
     assert "widened by max_clock_offset = 10 s" in line
     assert not run.out.exists() or not list(run.out.iterdir())
+
+
+@pytest.fixture(scope="module")
+def sparse_night(tmp_path_factory):
+    """The broken-GPS night of drifting_night with MAGIC at 6 Hz in its middle subrun."""
+    from lmcoinc.simulate import simulate_night
+
+    return simulate_night(tmp_path_factory.mktemp("sparse"), n_subruns=3, subrun_s=2.0, seed=9,
+                          true_offset_ns=1_500_000_000, drift_ns_per_s=6000.0,
+                          subrun_settings={1: {"magic_stereo_rate_hz": 6.0}})
+
+
+def test_batch_pairs_a_sparse_subrun_with_the_runs_model(sparse_night, drift_config, tmp_path):
+    config = drift_config()
+    sparse = sparse_night.lst_files[1]
+    alone = lmcoinc_run(sparse, sparse_night.magic_dir, tmp_path / "run", config)
+    assert alone.returncode == 3  # too few bright events for a search of its own
+    result = run_batch(sparse_night.lst_dir, sparse_night.magic_dir, tmp_path / "batch",
+                       load_config(config), jobs=1)
+    assert result.summary["status"].to_list() == ["ok"] * 3
+    feature = pl.read_parquet(output(tmp_path / "batch", sparse, "feature"))
+    assert feature["from_run_model"].to_list() == [True, True]
+    events = pl.read_parquet(output(tmp_path / "batch", sparse, "events"))
+    score = recall_purity(found_pairs(events), sparse_night.true_pairs[1]).overall
+    assert score.n_true >= 5 and score.recall >= 0.9 and score.purity >= 0.99, score
+    for lst_file in sparse_night.lst_files[::2]:  # enough pairs of their own: as run
+        proc = lmcoinc_run(lst_file, sparse_night.magic_dir, tmp_path / "run", config)
+        assert proc.returncode == 0
+        assert differences(output(tmp_path / "batch", lst_file, "hdf5"),
+                           output(tmp_path / "run", lst_file, "hdf5")) == []
+        feature = pl.read_parquet(output(tmp_path / "batch", lst_file, "feature"))
+        assert feature["from_run_model"].to_list() == [False, False]

@@ -27,6 +27,7 @@ from .cache import build_magic_cache
 from .discovery import LST_GLOB, find_lst_files, subrun_ids
 from .executors import execute
 from .records import STATE_DIR, file_stat, fingerprint
+from .run_model import rerun_with_run_model
 from .summary import STATUSES, magic_tel_ids, summary_frame, write_summary
 from .task import SubrunTask, previous_row
 
@@ -161,7 +162,7 @@ def run_batch(
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), len(magic_stats))
-        _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter)
+        _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter, tasks)
     summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
     summary_path = output_dir / "summary.parquet"
     write_summary(summary, summary_path)
@@ -178,8 +179,12 @@ def _run_pending(
     dask_scheduler: str | None,
     rows: dict[int, dict[str, Any]],
     reporter: BatchReporter,
+    tasks: list[SubrunTask],
 ) -> None:
-    """Build the MAGIC cache, run the tasks, put their rows in ``rows``; remove the cache."""
+    """Build the MAGIC cache, run the tasks, put their rows in ``rows``; remove the cache.
+
+    In drift mode, subruns without an offset of their own run again with the run's model
+    (:mod:`.run_model`; ``tasks``: all subruns, complete ones included)."""
     output_dir = pending[0].output_dir
     cache_path = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}.parquet"
     index = {t.lst_file.name: t.index for t in pending}
@@ -192,5 +197,8 @@ def _run_pending(
         with input_roles({magic_dir: MagicInputError}):
             cache = build_magic_cache(magic_dir, cache_path, config)
         execute([replace(t, magic=cache) for t in pending], jobs, dask_scheduler, done)
+        if config.offset_model == "drift":
+            rerun_with_run_model(tasks, pending, rows, lambda again, redone: execute(
+                [replace(t, magic=cache) for t in again], jobs, dask_scheduler, redone))
     finally:
         cache_path.unlink(missing_ok=True)
