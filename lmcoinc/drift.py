@@ -21,6 +21,7 @@ Pure functions on int64 ns arrays; LST times sorted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "DriftSearchFailed",
     "coarse_bin_width",
     "coarse_peak",
+    "expand_ranges",
     "find_offset_model",
     "follow_prior",
     "near_pairs",
@@ -125,23 +127,21 @@ def coarse_peak(
     """
     lo, hi = block
     w, reach = search.window_ns, search.max_offset_ns
-    i0, i1 = np.searchsorted(t_lst, [lo, hi], side="left"), np.searchsorted(t_lst, hi, "right")
-    i1 = int(i1)
+    i0, i1 = int(np.searchsorted(t_lst, lo, "left")), int(np.searchsorted(t_lst, hi, "right"))
     j0 = int(np.searchsorted(t_magic, lo - reach - w, "left"))
     j1 = int(np.searchsorted(t_magic, hi + reach + w, "right"))
-    if i1 <= i0[0] or j1 <= j0:
+    if i1 <= i0 or j1 <= j0:
         raise DriftSearchFailed("no MAGIC events within the largest clock offset of the LST events")
     length = max(hi - lo, 1)
-    t_l = t_lst[i0[0]:i1][_brightest(intensity_lst[i0[0]:i1], search.n_events)]
+    t_l = t_lst[i0:i1][_brightest(intensity_lst[i0:i1], search.n_events)]
     n_m = int(search.n_events * (length + 2 * reach) / length)
     t_m = t_magic[j0:j1][_brightest(intensity_magic[j0:j1], n_m)]
     width = coarse_bin_width(search, length)
     first = -reach - w - width
     n_bins = (2 * (reach + w + width)) // width + 1
     counts = np.zeros(n_bins, dtype=np.int64)
-    for start in range(0, len(t_m), max(1, CHUNK // len(t_l))):
-        d = (t_m[start:start + max(1, CHUNK // len(t_l)), None] - t_l[None, :]).ravel()
-        b = (d - first) // width
+    for d in _differences(t_m, t_l):
+        b = (d.ravel() - first) // width
         counts += np.bincount(b[(b >= 0) & (b < n_bins)], minlength=n_bins)
     pairs = counts[:-1] + counts[1:]
     best = int(np.argmax(pairs))
@@ -154,15 +154,26 @@ def coarse_peak(
             f"too few bright events for the clock offset search ({peak} bright pairs at the "
             f"best offset, {background} at the next best)"
         )
+    # The differences in [d_lo, d_lo + 2 width): t_M - d_lo - 2 width < t_L <= t_M - d_lo.
     d_lo = first + best * width
-    ts, ds = [], []
-    for start in range(0, len(t_m), max(1, CHUNK // len(t_l))):
-        chunk = t_m[start:start + max(1, CHUNK // len(t_l)), None]
-        d = chunk - t_l[None, :]
-        keep = (d >= d_lo) & (d < d_lo + 2 * width)
-        ts.append(np.broadcast_to(t_l[None, :], d.shape)[keep])
-        ds.append(d[keep])
-    return np.concatenate(ts), np.concatenate(ds)
+    t_l = np.sort(t_l)
+    im, il = expand_ranges(np.searchsorted(t_l, t_m - d_lo - 2 * width, "right"),
+                           np.searchsorted(t_l, t_m - d_lo, "right"))
+    return t_l[il], t_m[im] - t_l[il]
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(k, i)`` with ``lo[k] <= i < hi[k]``: the row ``k`` and the index ``i``."""
+    n = np.maximum(hi - lo, 0)
+    rows = np.repeat(np.arange(len(lo)), n)
+    return rows, np.repeat(lo, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+
+
+def _differences(t_m: np.ndarray, t_l: np.ndarray) -> Iterator[np.ndarray]:
+    """All ``t_M - t_L``, about :data:`CHUNK` at a time (rows: MAGIC events)."""
+    step = max(1, CHUNK // max(len(t_l), 1))
+    for start in range(0, len(t_m), step):
+        yield t_m[start:start + step, None] - t_l[None, :]
 
 
 def robust_line(t: np.ndarray, d: np.ndarray, max_points: int = 400) -> OffsetModel:
@@ -198,12 +209,10 @@ def near_pairs(
         LST indices, MAGIC indices and residuals ``t_M - t_L - model(t_L)`` (ns).
     """
     corrected = t_lst + np.rint(model(t_lst)).astype(np.int64)
-    lo = np.searchsorted(corrected, t_magic - tolerance_ns, side="left")
-    hi = np.searchsorted(corrected, t_magic + tolerance_ns, side="right")
-    n = hi - lo
-    idx_magic = np.repeat(np.arange(len(t_magic)), n)
-    starts = np.repeat(np.cumsum(n) - n, n)
-    idx_lst = np.repeat(lo, n) + (np.arange(int(n.sum())) - starts)
+    idx_magic, idx_lst = expand_ranges(
+        np.searchsorted(corrected, t_magic - tolerance_ns, side="left"),
+        np.searchsorted(corrected, t_magic + tolerance_ns, side="right"),
+    )
     return idx_lst, idx_magic, t_magic[idx_magic] - corrected[idx_lst]
 
 
