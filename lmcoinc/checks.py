@@ -82,7 +82,8 @@ def check_time_overlap(
     """Stop when no MAGIC event can fall in the time range that the coincidence searches.
 
     That range is the LST time range widened by the window (pre-offset
-    search) or shifted by the scanned offsets (fixed scan range). Without a
+    search), shifted by the scanned offsets (fixed scan range) or widened by
+    the largest clock offset (drift mode). Without a
     MAGIC event in it every telescope would be skipped: the reference's
     "no coincident events" (exit code 3), here with the two time ranges.
 
@@ -104,7 +105,11 @@ def check_time_overlap(
     w = config.window_half_width_ns
     lst_lo, lst_hi = int(t_lst.min()), int(t_lst.max())
     shift = ""
-    if config.pre_offset_search:
+    if config.offset_model == "drift":
+        reach = config.max_clock_offset_ns
+        lo, hi = search_window(lst_lo, lst_hi, -reach, reach, w)
+        shift = f" widened by max_clock_offset = {reach * 1e-9:g} s"
+    elif config.pre_offset_search:
         lo, hi = search_window(lst_lo, lst_hi, 0, 0, w)
     else:
         offsets = scan_offsets(config.offset_start_ns, config.offset_stop_ns)

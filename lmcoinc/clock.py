@@ -217,11 +217,15 @@ def _warn_far_from_history(name: str, clock_ns: float, t_lst: np.ndarray,
 def feature_columns(telescopes: list[TelescopeCoincidence]) -> dict[str, list]:
     """The feature columns of the clock offsets, one value per telescope (Parquet only).
 
-    ``clock_offset`` and ``geometric_delay`` (mean delay of the pairs) in µs,
-    ``offset_source`` one of :data:`OFFSET_SOURCES`.
+    ``clock_offset`` and ``geometric_delay`` (mean delay of the pairs) in µs
+    (null where not computed: drift mode), ``offset_source`` one of
+    :data:`OFFSET_SOURCES`.
     """
+    def us(value: float | None) -> float | None:
+        return None if value is None else value / 1000
+
     return {
-        "clock_offset": [t.clock_offset_ns / 1000 for t in telescopes],
-        "geometric_delay": [t.geometric_delay_ns / 1000 for t in telescopes],
+        "clock_offset": [us(t.clock_offset_ns) for t in telescopes],
+        "geometric_delay": [us(t.geometric_delay_ns) for t in telescopes],
         "offset_source": [t.offset_source for t in telescopes],
     }

@@ -147,24 +147,43 @@ def find_pairs(
 
     The candidates of each result are positions in ``magic`` (all telescopes).
     """
+    from .drift_coincidence import warn_if_drifting  # it imports this module
+
     found = {}
     tel_of = magic.keys["tel_id"].to_numpy()
     for tel_id in np.unique(tel_of).tolist():
         name = config.tel_names[tel_id]
         rows = np.flatnonzero(tel_of == tel_id)
-        t_magic = magic.t_ns[rows]
-        attempt = functools.partial(_attempt, lst.intensity, t_magic, magic.intensity[rows],
-                                    config, name)
         with timer.stage("offsets"):
-            pointing = (magic.pointing_alt[rows], magic.pointing_az[rows])
-            tel = explained_coincidence(attempt, lst.t_ns, t_magic, pointing, tel_id, name,
-                                        config)
+            tel = _telescope(lst, magic, rows, tel_id, name, config)
         if tel is None:
             log.info("%s: no coincidence; skipping", name)
             continue
         log_telescope(name, tel)
+        if config.offset_model == "constant":
+            warn_if_drifting(name, tel, config.window_half_width_ns)
         found[tel_id] = replace(tel, candidates=rows[tel.candidates])
     return found
+
+
+def _telescope(
+    lst: LstEvents, magic: MagicEvents, rows: np.ndarray, tel_id: int, name: str,
+    config: CoincidenceConfig,
+) -> TelescopeCoincidence | None:
+    """The coincidence of one telescope (its ``rows`` of ``magic``) by ``config.offset_model``:
+    one offset, explained by the clock (:mod:`lmcoinc.clock`), or a drifting one."""
+    t_magic, intensity = magic.t_ns[rows], magic.intensity[rows]
+    if config.offset_model == "drift":
+        from .drift_coincidence import coincide_and_log
+
+        try:
+            return coincide_and_log(tel_id, lst.t_ns, lst.intensity, t_magic, intensity, config)
+        except TelescopeSkipped as skipped:
+            log.info("%s: %s", name, skipped)
+            return None
+    attempt = functools.partial(_attempt, lst.intensity, t_magic, intensity, config, name)
+    pointing = (magic.pointing_alt[rows], magic.pointing_az[rows])
+    return explained_coincidence(attempt, lst.t_ns, t_magic, pointing, tel_id, name, config)
 
 
 def coincidence(
@@ -184,8 +203,13 @@ def coincidence(
     found = find_pairs(lst, magic, config, timer)
     if not found:
         raise NoCoincidenceError("no coincident events found for any MAGIC telescope")
+    from .drift_coincidence import drift_outputs  # it imports this module
+
     result = build_tables(lst, magic, found, config, timer)
     result.feature_extra.update(feature_columns(list(found.values())))
+    feature_extra, extra_tables = drift_outputs(found)
+    result.feature_extra.update(feature_extra)
+    result.extra_tables.update(extra_tables)
     return result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,12 +11,15 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .config_modes import OFFSET_MODELS, clock_settings, drift_settings
 from .errors import ConfigError
-from .history import OffsetHistory, load_history_file, packaged_history
+from .history import OffsetHistory, packaged_history
+from .quantities import quantity_ns
 
 __all__ = [
     "LST_NAMES",
     "MAGIC_NAMES",
+    "OFFSET_MODELS",
     "TIMESTAMP_TYPES_LST",
     "CoincidenceConfig",
     "default_config_text",
@@ -32,9 +34,8 @@ TIMESTAMP_TYPES_LST = ("dragon_time", "tib_time", "ucts_time")
 #: The keys of the event_coincidence section (others are typos: warned about).
 COINCIDENCE_KEYS = ("timestamp_type_lst", "window_half_width", "pre_offset_search",
                     "n_pre_offset_search_events", "time_offset", "geometric_delay",
-                    "min_coincidences", "offset_history")
-#: The keys of event_coincidence.offset_history.
-HISTORY_KEYS = ("file", "replace", "tolerance", "fallback")
+                    "min_coincidences", "offset_history", "offset_model",
+                    "max_clock_offset", "max_drift_us_per_s", "drift_slice")
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,19 @@ class CoincidenceConfig:
     night_offsets_ns : dict
         MAGIC tel_id → the night model's clock offset for this subrun (set by
         ``batch``): scanned around when the subrun's own result is weak.
+    offset_model : str
+        "constant" (the reference's one offset per subrun) or "drift" (an
+        offset that changes with time, for a broken MAGIC GPS).
+    max_clock_offset_ns : int
+        Drift mode: the largest clock offset searched (either sign).
+    max_drift_ns_per_s : float
+        Drift mode: the largest drift of the offset searched (either sign).
+    drift_slice_ns : int
+        Drift mode: the length of the time slices that track the offset.
+    drift_priors : dict
+        Drift mode, not from the YAML: MAGIC tel_id → an
+        :class:`~lmcoinc.offset_model.OffsetModel` to follow instead of
+        searching (a batch's run model for subruns too sparse for their own).
     """
 
     tel_ids: dict[str, int]
@@ -89,12 +103,25 @@ class CoincidenceConfig:
     history_tolerance_ns: int = 1000
     history_fallback: bool | None = None
     night_offsets_ns: dict[int, int] = field(default_factory=dict)
+    offset_model: str = "constant"
+    max_clock_offset_ns: int = 10_000_000_000
+    max_drift_ns_per_s: float = 20_000.0
+    drift_slice_ns: int = 1_000_000_000
+    drift_priors: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def tel_names(self) -> dict[int, str]:
         """Telescope id → name, for the telescopes in use, in config order."""
         return {v: k for k, v in self.tel_ids.items() if v > 0}
+
+    @property
+    def offset_search_range_ns(self) -> tuple[int, int] | None:
+        """Offsets searched (start, stop): ±``max_clock_offset`` in drift mode, the scan
+        range without the pre-offset search, None with it (offsets near the LST times)."""
+        if self.offset_model == "drift":
+            return -self.max_clock_offset_ns, self.max_clock_offset_ns
+        return None if self.pre_offset_search else (self.offset_start_ns, self.offset_stop_ns)
 
 
 def default_config_text() -> str:
@@ -134,50 +161,6 @@ def load_config(path: str | Path | None) -> CoincidenceConfig:
             f"{name}: not valid YAML{where}" + (f" ({problem})" if problem else "")
         ) from None
     return parse_config(raw, name)
-
-
-#: Plain time units and their scale in seconds, as astropy decomposes them.
-_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-_PLAIN_TIME = re.compile(
-    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ns|us|µs|ms|s)\s*$"
-)
-
-
-def _plain_time_ns(value: str) -> float | None:
-    """"<number> <ns|us|ms|s>" in ns, exactly as astropy converts it; else None.
-
-    Importing astropy.units costs ~0.2 s per process, most of the start-up of
-    ``lmcoinc run``; the plain forms are converted with astropy's own scale
-    (``unit.decompose().scale / 1e-9``, tested equal) and anything else goes
-    through astropy.
-    """
-    match = _PLAIN_TIME.match(value)
-    if match is None:
-        return None
-    number, unit = float(match.group(1)), match.group(2)
-    return number if unit == "ns" else number * (_TIME_UNITS[unit] / 1e-9)
-
-
-def _quantity_ns(value: Any, key: str, name: str) -> float:
-    """Convert a quantity string such as "300 ns" to nanoseconds (float)."""
-    if not isinstance(value, str):
-        raise ConfigError(f'{name}: {key} must be a time quantity such as "300 ns", got {value!r}')
-    plain = _plain_time_ns(value)
-    if plain is not None and np.isfinite(plain):
-        return plain
-    from astropy import units as u
-
-    try:
-        quantity = u.Quantity(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: {key} = {value!r} is not a quantity") from None
-    if quantity.unit == u.dimensionless_unscaled:
-        raise ConfigError(f'{name}: {key} = {value!r} has no unit (write e.g. "300 ns")')
-    if not quantity.unit.is_equivalent(u.s):
-        raise ConfigError(f"{name}: {key} = {value!r} is not a time (unit {quantity.unit})")
-    if not np.isfinite(quantity.value):
-        raise ConfigError(f"{name}: {key} = {value!r} is not finite")
-    return float(quantity.to_value(u.ns))
 
 
 def _require(mapping: dict, key: str, path: str, name: str) -> Any:
@@ -240,7 +223,7 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
             f"{name}: {key} = {ts_type!r} is unknown; use one of {', '.join(TIMESTAMP_TYPES_LST)}"
         )
     key = "event_coincidence.window_half_width"
-    window = _quantity_ns(_require(coinc, "window_half_width", key, name), key, name)
+    window = quantity_ns(_require(coinc, "window_half_width", key, name), key, name)
     window_ns = int(np.round(window))
     if window_ns <= 0:
         raise ConfigError(f"{name}: {key} must be positive, got {coinc['window_half_width']!r}")
@@ -260,7 +243,7 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
         bounds = []
         for end in ("start", "stop"):
             key = f"event_coincidence.time_offset.{end}"
-            bounds.append(int(np.round(_quantity_ns(_require(offsets, end, key, name), key, name))))
+            bounds.append(int(np.round(quantity_ns(_require(offsets, end, key, name), key, name))))
         start_ns, stop_ns = bounds
         if stop_ns <= start_ns:
             raise ConfigError(
@@ -270,8 +253,9 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     save_images = raw.get("save_images", False)
     if not isinstance(save_images, bool):
         raise ConfigError(f"{name}: save_images must be true or false")
-    offset_keys = _offset_keys(coinc, name)
+    offset_keys = clock_settings(coinc, name)
     return CoincidenceConfig(
+        **drift_settings(coinc, name),
         tel_ids=tel_ids,
         timestamp_type_lst=ts_type,
         window_half_width_ns=window_ns,
@@ -283,49 +267,6 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
         raw=raw,
         **offset_keys,
     )
-
-
-def _flag(mapping: dict, key: str, path: str, name: str, default: bool | None) -> bool | None:
-    value = mapping.get(key, default)
-    if value is not default and not isinstance(value, bool):
-        raise ConfigError(f"{name}: {path} must be true or false")
-    return value
-
-
-def _offset_keys(coinc: dict, name: str) -> dict[str, Any]:
-    """The keys beyond the reference's: geometric delay, weak results, offset history."""
-    keys = {"geometric_delay": _flag(coinc, "geometric_delay",
-                                     "event_coincidence.geometric_delay", name, False)}
-    n_min = coinc.get("min_coincidences", 10)
-    if isinstance(n_min, bool) or not isinstance(n_min, int) or n_min < 1:
-        raise ConfigError(f"{name}: event_coincidence.min_coincidences must be a positive "
-                          f"integer, got {n_min!r}")
-    keys["min_coincidences"] = n_min
-    section = "event_coincidence.offset_history"
-    history = coinc.get("offset_history", {})
-    if not isinstance(history, dict):
-        raise ConfigError(f"{name}: {section} must be a mapping ({', '.join(HISTORY_KEYS)})")
-    unknown = [str(k) for k in history if k not in HISTORY_KEYS]
-    if unknown:
-        raise ConfigError(f"{name}: unknown key(s) {section}.{', '.join(unknown)} (known: "
-                          f"{', '.join(HISTORY_KEYS)})")
-    table = packaged_history()
-    if history.get("replace") is not None and history.get("file") is None:
-        raise ConfigError(f"{name}: {section}.replace needs {section}.file")
-    if history.get("file") is not None:
-        if not isinstance(history["file"], str):
-            raise ConfigError(f"{name}: {section}.file must be a file name")
-        own = load_history_file(history["file"], f"{name}: {section}.file")
-        table = own if _flag(history, "replace", f"{section}.replace", name, False) else (
-            table.extended(own))
-    keys["offset_history"] = table
-    key = f"{section}.tolerance"
-    tolerance = int(np.round(_quantity_ns(history.get("tolerance", "1 us"), key, name)))
-    if tolerance <= 0:
-        raise ConfigError(f"{name}: {key} must be positive, got {history['tolerance']!r}")
-    keys["history_tolerance_ns"] = tolerance
-    keys["history_fallback"] = _flag(history, "fallback", f"{section}.fallback", name, None)
-    return keys
 
 
 def telescope_combinations(tel_names: dict[int, str]) -> dict[str, list[int]]:

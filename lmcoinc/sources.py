@@ -25,14 +25,12 @@ __all__ = ["MagicDirectory", "MagicSource", "load_magic", "useful_magic_range"]
 def useful_magic_range(t_lst: np.ndarray, config: CoincidenceConfig) -> tuple[int, int]:
     """The MAGIC times (ns, both included) that can matter to the coincidence of ``t_lst``.
 
-    :func:`lmcoinc.offsets.magic_time_range` for the config's scan; every
-    source gives at least the MAGIC events within it.
+    :func:`lmcoinc.offsets.magic_time_range` for the config's offsets
+    (``config.offset_search_range_ns``); every source gives at least the
+    MAGIC events within it.
     """
-    scan_range = (
-        None if config.pre_offset_search else (config.offset_start_ns, config.offset_stop_ns)
-    )
     return magic_time_range(int(t_lst.min()), int(t_lst.max()), config.window_half_width_ns,
-                            scan_range)
+                            config.offset_search_range_ns)
 
 
 class MagicSource(Protocol):

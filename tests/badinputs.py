@@ -325,6 +325,11 @@ _CONFIG_EDITS = {
         "    n_pre_offset_search_events: 100\n    offset_history: {file: no_such_offsets.yaml}\n",
         "event_coincidence.offset_history.file",
     ),
+    "config_unknown_offset_model": (
+        '    window_half_width: "300 ns"\n',
+        '    window_half_width: "300 ns"\n    offset_model: linear\n',
+        "event_coincidence.offset_model",
+    ),
 }
 
 

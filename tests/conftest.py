@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lmcoinc.config import load_config
+from lmcoinc.config import default_config_text, load_config
 from lmcoinc.errors import NoCoincidenceError
 from lmcoinc.simulate import simulate_night
 from lmcoinc.sources import MagicDirectory
@@ -65,3 +65,24 @@ def run_outputs(night, tmp_path_factory: pytest.TempPathFactory) -> Callable[...
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short good input: ``lst/`` with one LST-1 file and ``magic/`` (see badinputs)."""
     return make_good(tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture(scope="session")
+def drifting_night(tmp_path_factory: pytest.TempPathFactory):
+    """A broken-GPS night: three 2 s LST-1 subruns, the MAGIC clock +1.5 s drifting +6 µs/s."""
+    return simulate_night(tmp_path_factory.mktemp("drifting"), n_subruns=3, subrun_s=2.0,
+                          seed=8, true_offset_ns=1_500_000_000, drift_ns_per_s=6000.0)
+
+
+@pytest.fixture(scope="session")
+def drift_config(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``drift_config(**keys)``: a config file of drift mode with further event_coincidence keys."""
+
+    def make(**keys: str) -> Path:
+        lines = "".join(f"    {k}: {v}\n" for k, v in {"offset_model": "drift", **keys}.items())
+        path = tmp_path_factory.mktemp("config") / "drift.yaml"
+        path.write_text(default_config_text().replace(
+            "event_coincidence:\n", "event_coincidence:\n" + lines))
+        return path
+
+    return make

@@ -253,14 +253,60 @@ def test_unknown_coincidence_key_is_warned(caplog):
 def test_plain_time_units_convert_exactly_as_astropy(number, unit, space):
     from astropy import units as u
 
-    from lmcoinc.config import _plain_time_ns
+    from lmcoinc.quantities import quantity_ns
 
     text = f"{number}{space}{unit}"
     want = u.Quantity(text).to_value(u.ns)
-    assert _plain_time_ns(text) == want
+    assert quantity_ns(text, "key", "cfg") == want
 
 
 def test_top_level_config_is_the_packaged_default():
     """configs/config.yaml (what users copy) is the built-in default, word for word."""
     top = Path(__file__).resolve().parents[1] / "configs" / "config.yaml"
     assert top.read_text() == default_config_text()
+
+
+def test_offset_model_defaults_to_constant_and_drift_keys_have_defaults():
+    config = load_config(None)
+    assert config.offset_model == "constant"
+    assert config.offset_search_range_ns is None  # the pre-offset search
+    drift = parse_config(_with("event_coincidence.offset_model", "drift"))
+    assert drift.offset_model == "drift"
+    assert drift.max_clock_offset_ns == 10 * 10**9
+    assert drift.max_drift_ns_per_s == 20_000.0
+    assert drift.drift_slice_ns == 10**9
+    assert drift.offset_search_range_ns == (-10 * 10**9, 10 * 10**9)
+
+
+def test_drift_keys():
+    raw = _with("event_coincidence.offset_model", "drift")
+    raw = _with("event_coincidence.max_clock_offset", "2.5 s", raw)
+    raw = _with("event_coincidence.max_drift_us_per_s", 7, raw)
+    raw = _with("event_coincidence.drift_slice", "500 ms", raw)
+    config = parse_config(raw)
+    assert (config.max_clock_offset_ns, config.max_drift_ns_per_s, config.drift_slice_ns) == (
+        2_500_000_000, 7000.0, 500_000_000)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("offset_model", "linear", "is unknown; use one of constant, drift"),
+        ("offset_model", None, "is unknown"),
+        ("max_clock_offset", "-1 s", "must be above 0 and below 1 day"),
+        ("max_clock_offset", "2 d", "must be above 0 and below 1 day"),
+        ("max_clock_offset", "10", "has no unit"),
+        ("max_clock_offset", "10 m", "is not a time"),
+        ("max_clock_offset", 10, "must be a time quantity"),
+        ("max_drift_us_per_s", "20 us/s", "must be a number of µs per s"),
+        ("max_drift_us_per_s", 0, "must be a number of µs per s"),
+        ("max_drift_us_per_s", True, "must be a number of µs per s"),
+        ("max_drift_us_per_s", float("nan"), "must be a number of µs per s"),
+        ("drift_slice", "0 s", "must be above 0"),
+    ],
+)
+def test_invalid_drift_keys(key, value, problem):
+    """Validated in either mode, as every key."""
+    path = f"event_coincidence.{key}"
+    message = _error(_with(path, value))
+    assert path in message and problem in message

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from .executors import execute
 from .night import NightLevel, levels_frame
 from .records import STATE_DIR, file_stat, fingerprint
 from .redo import add_night_columns, night_pass
+from .run_model import rerun_with_run_model
 from .summary import STATUSES, magic_tel_ids, summary_frame, write_summary
 from .task import SubrunTask, previous_row
 
@@ -175,19 +177,34 @@ def run_batch(
     tasks = _tasks(lst_files, magic_stats, output_dir, config)
     rows = {t.index: row for t in tasks if not overwrite and (row := previous_row(t)) is not None}
     pending = [t for t in tasks if t.index not in rows]
+    if pending:
+        reporter.start(len(tasks), len(pending), len(magic_stats))
     with ExitStack() as stack:
         cache = _LazyCache(stack, magic_dir, output_dir, config)
-        if pending:
-            reporter.start(len(tasks), len(pending), len(magic_stats))
-            _run(pending, cache.get(), jobs, dask_scheduler, rows, reporter.done)
-        # the subruns redone are not reported: the progress counts the first pass
-        model, redo = night_pass(tasks, rows, config, lambda weak: _run(
-            weak, cache.get(), jobs, dask_scheduler, rows, lambda row: None)) if night else ({}, [])
+        run = partial(_run, jobs=jobs, dask_scheduler=dask_scheduler, rows=rows, cache=cache)
+        model, redo = _passes(tasks, pending, rows, config, run, reporter, night)
     summary, levels = _write_tables([rows[t.index] for t in tasks], model, config, output_dir)
     failed = summary.filter(pl.col("status") == "failed").height
     return BatchResult(summary, output_dir / "summary.parquet",
                        EXIT_SUBRUNS_FAILED if failed else 0, time.perf_counter() - started,
                        levels, len(redo))
+
+
+def _passes(
+    tasks: list[SubrunTask], pending: list[SubrunTask], rows: dict[int, dict[str, Any]],
+    config: CoincidenceConfig, run: Callable, reporter: BatchReporter, night: bool,
+) -> tuple[dict[int, list[NightLevel]], list]:
+    """The tasks to do, then (drift mode) the sparse subruns with the run's model, then the
+    night model's weak subruns; the night model and the subruns it redid."""
+    if pending:
+        run(pending, report=reporter.done)
+        if config.offset_model == "drift":  # sparse subruns again, with the run's model
+            rerun_with_run_model(tasks, pending, rows,
+                                 lambda again, redone: run(again, report=redone, keep=False))
+    if not night:
+        return {}, []
+    # the subruns redone are not reported: the progress counts the first pass
+    return night_pass(tasks, rows, config, lambda weak: run(weak, report=lambda row: None))
 
 
 def _write_tables(rows: list[dict[str, Any]], model: dict[int, list[NightLevel]],
@@ -236,17 +253,20 @@ def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig
 
 def _run(
     tasks: list[SubrunTask],
-    cache: MagicCache,
+    cache: _LazyCache,
     jobs: int,
     dask_scheduler: str | None,
     rows: dict[int, dict[str, Any]],
     report: Callable[[dict[str, Any]], None],
+    keep: bool = True,
 ) -> None:
-    """Run the tasks with the MAGIC cache; put their rows in ``rows``."""
+    """Run the tasks with the MAGIC cache; give their rows to ``report`` (and, with ``keep``,
+    put them in ``rows``)."""
     index = {t.lst_file.name: t.index for t in tasks}
 
     def done(row: dict[str, Any]) -> None:
-        rows[index[row["lst_file"]]] = row
+        if keep:
+            rows[index[row["lst_file"]]] = row
         report(row)
 
-    execute([replace(t, magic=cache) for t in tasks], jobs, dask_scheduler, done)
+    execute([replace(t, magic=cache.get()) for t in tasks], jobs, dask_scheduler, done)

@@ -49,6 +49,7 @@ def summary_schema(tel_ids: Sequence[int]) -> dict[str, pl.DataType]:
         schema[f"night_offset_us_tel{tel_id}"] = pl.Float64
         schema[f"deviation_us_tel{tel_id}"] = pl.Float64
         schema[f"accidental_tel{tel_id}"] = pl.Float64
+        schema[f"drift_us_per_s_tel{tel_id}"] = pl.Float64
     schema["magic_obs_id"] = pl.Int64
     schema["offset_source"] = pl.String
     schema["effective_time_s"] = pl.Float64

@@ -116,7 +116,9 @@ def _fill(row: dict[str, Any], report: SubrunReport, config: CoincidenceConfig) 
         row[f"n_coincidence_tel{tel_id}"] = n_pairs
         row[f"n_events_magic_tel{tel_id}"] = n_magic
         row[f"fraction_tel{tel_id}"] = n_pairs / n_magic if n_magic else None
-        row[f"clock_offset_us_tel{tel_id}"] = found.clock_offset_ns / 1000
+        clock = found.clock_offset_ns
+        row[f"clock_offset_us_tel{tel_id}"] = None if clock is None else clock / 1000
+        row[f"drift_us_per_s_tel{tel_id}"] = getattr(found, "drift_us_per_s", None)
     sources = sorted({t.offset_source for t in report.result.telescopes.values()} - {"local"})
     row["offset_source"] = "+".join(sources) or "local"
     magic_runs = report.result.events.plan["obs_id_magic"].drop_nulls()

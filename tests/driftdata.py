@@ -1,0 +1,89 @@
+"""Hand-made event times of a broken-GPS night: int64 ns arrays, no files.
+
+A shower stream in true time; MAGIC records it at ``magic_rate_hz`` and
+LST-1 sees a MAGIC shower the likelier the brighter it is, plus many dimmer
+LST-only triggers (intensities as the simulator draws them). Both clocks read
+the true time plus a 20 ns jitter on a 100 ns grid; the MAGIC clock adds
+``offset_ns + drift_ns_per_s * (t - t_start)`` (and ``curvature`` × that squared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+T0_NS = 1_700_000_000 * 10**9
+
+
+@dataclass(frozen=True)
+class Events:
+    """LST-1 and MAGIC times (int64 ns, sorted) and intensities, and the true pairs."""
+
+    t_lst: np.ndarray
+    intensity_lst: np.ndarray
+    t_magic: np.ndarray
+    intensity_magic: np.ndarray
+    true_lst: np.ndarray
+    true_magic: np.ndarray
+
+
+def _grid(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+    return (np.rint((t + rng.normal(0.0, 20.0, t.size)) / 100.0) * 100).astype(np.int64)
+
+
+def broken_gps(
+    seed: int = 0,
+    duration_s: float = 10.0,
+    offset_ns: float = 2_437_000_000.0,
+    drift_ns_per_s: float = 3100.0,
+    curvature_ns_per_s2: float = 0.0,
+    lst_rate_hz: float = 5000.0,
+    magic_rate_hz: float = 250.0,
+    magic_margin_s: float = 12.0,
+) -> tuple[Events, Callable[[np.ndarray], np.ndarray]]:
+    """Events of one LST-1 subrun and the MAGIC data around it.
+
+    Returns
+    -------
+    (Events, callable)
+        The events and the true offset function of LST time (ns).
+    """
+    rng = np.random.default_rng(seed)
+    dur = int(duration_s * 1e9)
+    lo, hi = -int(magic_margin_s * 1e9), dur + int(magic_margin_s * 1e9)
+    n_sh = rng.poisson(magic_rate_hz * (hi - lo) * 1e-9)
+    t_sh = np.sort(rng.integers(lo, hi, n_sh))
+    log_size = rng.exponential(1.0 / (1.7 * np.log(10)), n_sh)
+    sees = rng.random(n_sh) < 0.93 / (1.0 + np.exp(-(log_size - 0.12) / 0.07))
+    common = np.flatnonzero(sees & (t_sh >= 0) & (t_sh < dur))
+    n_only = rng.poisson(max(lst_rate_hz - common.size / duration_s, 0) * duration_s)
+    t_only = rng.integers(0, dur, n_only)
+    e_only = rng.exponential(1.0 / (1.7 * np.log(10)), n_only)
+    t_true_l = np.concatenate([t_sh[common], t_only])
+    i_lst = np.concatenate([
+        120.0 * 10 ** log_size[common] * 10 ** rng.normal(0.0, 0.25, common.size),
+        35.0 * 10**e_only * 10 ** rng.normal(0.0, 0.1, n_only),
+    ])
+    shower = np.concatenate([common, np.full(n_only, -1)])
+    order = np.argsort(t_true_l, kind="stable")
+    t_true_l, i_lst, shower = t_true_l[order], i_lst[order], shower[order]
+    i_magic = 60.0 * 10**log_size * 10 ** rng.normal(0.0, 0.12, n_sh)
+
+    def true_offset(t_ns: np.ndarray) -> np.ndarray:
+        x = (np.asarray(t_ns) - T0_NS) * 1e-9
+        return offset_ns + drift_ns_per_s * x + curvature_ns_per_s2 * x * x
+
+    t_lst = T0_NS + _grid(rng, t_true_l)
+    t_magic_float = t_sh + true_offset(T0_NS + t_sh)
+    t_magic = T0_NS + _grid(rng, t_magic_float)
+    order_m = np.argsort(t_magic, kind="stable")
+    inverse = np.empty_like(order_m)
+    inverse[order_m] = np.arange(order_m.size)
+    is_common = shower >= 0
+    events = Events(
+        t_lst, i_lst, t_magic[order_m], i_magic[order_m],
+        np.flatnonzero(is_common), inverse[shower[is_common]],
+    )
+    return events, true_offset
