@@ -171,6 +171,34 @@ def test_partial_magic_coverage_identical_to_run(night, tmp_path):
     assert again.summary["status"].to_list() == ["skipped"] * 3
 
 
+def test_repeated_magic_ids_dropped_as_run_does(night, run_outputs, tmp_path):
+    """A MAGIC event written in two files: both rows are dropped, by run and by batch (whose
+    cache finds repeated ids one MAGIC run at a time)."""
+    import tables
+
+    magic = tmp_path / "magic"
+    shutil.copytree(night.magic_dir, magic)
+    first, second = sorted(magic.glob("dl1_M1.*.h5"))[:2]
+    with tables.open_file(str(first)) as src:
+        table = src.get_node("/events/parameters")
+        row = table[table.nrows // 2 : table.nrows // 2 + 1]  # within the first LST subrun
+    with tables.open_file(str(second), mode="a") as dst:
+        dst.get_node("/events/parameters").append(row)  # the same (obs, event, tel) again
+    reference = tmp_path / "ref"
+    for lst_file in night.lst_files:
+        process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
+    result = run_batch(night.lst_dir, magic, tmp_path / "out", jobs=1)
+    assert result.summary["status"].to_list() == ["ok"] * 3
+    _assert_same_outputs(tmp_path / "out", reference)
+    def rows_of_the_event(directory):
+        events = pl.concat([pl.read_parquet(p) for p in directory.glob("*.events.parquet")])
+        return events.filter((pl.col("event_id_magic") == int(row["event_id"][0]))
+                             & (pl.col("tel_id") == 2)).height
+
+    assert rows_of_the_event(run_outputs()) == 1  # in the output without the copy
+    assert rows_of_the_event(reference) == 0
+
+
 def test_corrupt_subrun_fails_alone(night, tmp_path):
     lst = tmp_path / "lst"
     shutil.copytree(night.lst_dir, lst)

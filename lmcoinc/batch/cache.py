@@ -26,6 +26,7 @@ from ..io.atomic import atomic_file
 from ..io.magic import arrange_magic, invalid_magic_times, iter_magic_files, read_magic_rows
 from ..io.magic_events import MagicEvents
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
+from ..memory import release_free_memory
 from ..sources import useful_magic_range
 from ..timestamps import magic_ns
 from ..timing import StageTimer
@@ -102,20 +103,70 @@ def _repeated_keys(magic_dir: Path) -> tuple[pl.DataFrame, list]:
     """Keys (obs_id, event_id, tel_id) that occur more than once among all MAGIC files, and
     (path, schema) of each file with a parameter table (their times are checked here).
 
+    A key can repeat only among files that share an (obs_id, tel_id): the files
+    are compared in such groups (a MAGIC run of one telescope), so that memory
+    holds the ids of one group, not of the night.
+
     Raises
     ------
     NoMagicEventsError, InvalidFileError
         No event in the files; a file is invalid.
     """
-    keys, files = [], []
+    files, runs = [], []
     for found in iter_magic_files(magic_dir, columns=_KEY_COLUMNS):
-        keys.append(found.frame.select("obs_id", "event_id", "tel_id"))
         files.append((found.path, found.schema))
-    if not keys or sum(k.height for k in keys) == 0:
+        runs.append(set(found.frame.select("obs_id", "tel_id").unique().iter_rows()))
+    if not any(runs):
         raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
-    all_keys = pl.concat(keys, how="vertical_relaxed")
-    del keys
-    return all_keys.filter(all_keys.is_duplicated()).unique(), files
+    repeated = [pl.DataFrame(schema={"obs_id": pl.Int64, "event_id": pl.Int64,
+                                     "tel_id": pl.Int64})]
+    for group in _sharing(runs):
+        (obs_id, tel_id), *others = set().union(*(runs[i] for i in group))
+        # one MAGIC run of one telescope (the usual case): the event ids alone tell
+        columns = ["event_id"] if not others else ["obs_id", "event_id", "tel_id"]
+        keys = {c: np.concatenate([read_magic_rows(files[i][0], slice(None), [c])[c].to_numpy()
+                                   for i in group]) for c in columns}
+        rows = _repeated_rows(*keys.values())
+        found = pl.DataFrame({c: values[rows] for c, values in keys.items()})
+        if not others:
+            found = found.select(obs_id=pl.lit(obs_id), event_id="event_id",
+                                 tel_id=pl.lit(tel_id))
+        repeated.append(found.unique())
+    return pl.concat(repeated, how="vertical_relaxed"), files
+
+
+def _repeated_rows(*columns: np.ndarray) -> np.ndarray:
+    """Rows whose values in ``columns`` occur more than once (one sort, no hash table)."""
+    order = np.lexsort(columns[::-1])
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for column in columns:
+        ordered = column[order]
+        same &= ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    return np.sort(order[repeated])
+
+
+def _sharing(keys: list[set]) -> list[list[int]]:
+    """Groups of the indices whose key sets are linked by common keys (empty sets left out)."""
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict = {}
+    for i, found in enumerate(keys):
+        for key in found:
+            parent[root(i)] = root(first.setdefault(key, i))
+    groups: dict[int, list[int]] = {}
+    for i, found in enumerate(keys):
+        if found:
+            groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
 
 
 def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfig) -> MagicCache:
@@ -132,9 +183,11 @@ def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfi
         :func:`lmcoinc.io.subarray.check_same_subarrays`.
     """
     repeated, files = _repeated_keys(magic_dir)
+    release_free_memory()
     paths = [path for path, _ in files]
     check_same_subarrays(paths)
     schema = pl.concat([pl.DataFrame(schema=s) for _, s in files], how="vertical_relaxed").schema
+    repeated = repeated.cast({c: schema[c] for c in repeated.columns})
     directory.mkdir(parents=True, exist_ok=True)
     runs, t_min, t_max = [], [], []
     for index, path in enumerate(paths):

@@ -121,10 +121,13 @@ def iter_magic_files(
         yield MagicFile(path, frame, schema)
 
 
-def read_magic_rows(path: Path, rows: np.ndarray | slice) -> pl.DataFrame:
-    """All columns of some rows (increasing indices, or a slice) of a MAGIC file's table."""
+def read_magic_rows(
+    path: Path, rows: np.ndarray | slice, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """All columns (or ``columns``) of some rows (increasing indices, or a slice) of a MAGIC
+    file's table."""
     with open_hdf5(path) as handle:
-        return to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=rows))
+        return to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=rows, columns=columns))
 
 
 def arrange_magic(df: pl.DataFrame) -> pl.DataFrame:
