@@ -43,6 +43,18 @@ def test_truth_per_subrun(night: NightFiles) -> None:
         assert ((pairs["t_magic"] - pairs["t_lst"]) - expected).abs().max() < 400
 
 
+def test_lst_event_ids_run_on_across_subruns(night: NightFiles) -> None:
+    """As in a real run: a subrun's ids follow the previous subrun's, none repeats across
+    subruns (so a merged file keeps every event), and the truth has the files' ids."""
+    ids = [read(path, LST_KEY)["event_id"] for path in night.lst_files]
+    for before, after in zip(ids, ids[1:], strict=False):
+        assert after.min() == before.max() + 1
+    every = np.concatenate(ids)
+    assert len(np.unique(every)) == len(every) - len(ids)  # one repeated id per subrun
+    for lst_ids, pairs_path in zip(ids, night.true_pairs, strict=True):
+        assert np.isin(pl.read_parquet(pairs_path)["event_id_lst"].to_numpy(), lst_ids).all()
+
+
 def test_one_magic_clock_over_the_night(night: NightFiles) -> None:
     parts = [
         pair_times(pl.read_parquet(p), [f], night.magic_files)

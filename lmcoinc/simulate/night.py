@@ -30,7 +30,8 @@ from typing import Any
 
 from .config import SimulationConfig
 from .livetime import LiveTime
-from .magic_writer import MAGIC_PARAMETERS_KEY
+from .lst_writer import LST_IMAGES_KEY, LST_PARAMETERS_KEY
+from .magic_writer import MAGIC_IMAGES_KEY, MAGIC_PARAMETERS_KEY
 from .merge import merge_lst_files, merged_lst_name
 from .subrun import SimulatedFiles, simulate
 
@@ -94,18 +95,28 @@ def _simulate_chunk(args: tuple) -> tuple[int, SimulatedFiles, int]:
     return i, files, max_id
 
 
-def _shift_event_ids(path: Path, shift: int) -> None:
-    """Add ``shift`` to the MAGIC event ids of a file, in place."""
+def _shift_event_ids(path: Path, keys: tuple[str, ...], shift: int) -> None:
+    """Add ``shift`` to the event ids of the tables ``keys`` of a file, in place."""
     import tables
 
     if shift == 0:
         return
     with tables.open_file(str(path), mode="a") as handle:
-        if MAGIC_PARAMETERS_KEY not in handle:
-            return
-        table = handle.get_node(MAGIC_PARAMETERS_KEY)
-        if table.nrows:
-            table.modify_column(colname="event_id", column=table.col("event_id") + shift)
+        for key in keys:
+            if key in handle and handle.get_node(key).nrows:
+                table = handle.get_node(key)
+                table.modify_column(colname="event_id", column=table.col("event_id") + shift)
+
+
+def _lst_ids(path: Path) -> tuple[int, int]:
+    """First and last event id of an LST-1 file (0, -1 without events)."""
+    import tables
+
+    with tables.open_file(str(path), mode="r") as handle:
+        if LST_PARAMETERS_KEY not in handle or not handle.get_node(LST_PARAMETERS_KEY).nrows:
+            return 0, -1
+        ids = handle.get_node(LST_PARAMETERS_KEY).col("event_id")
+        return int(ids.min()), int(ids.max())
 
 
 def simulate_night(
@@ -256,23 +267,28 @@ def _run(jobs: list[tuple], processes: int) -> list[tuple[int, SimulatedFiles, i
 def _assemble(
     done: list[tuple[int, SimulatedFiles, int]], out: Path, magic_obs_id: int
 ) -> NightFiles:
-    """Move the chunks' files into place, MAGIC event ids running on across the run."""
+    """Move the chunks' files into place, the LST-1 and MAGIC event ids running on across
+    their runs (as in real data: a subrun's ids follow the previous subrun's)."""
     lst_files, magic_files, truth_dirs = [], [], []
-    shift = 0
+    shift, next_lst_id = 0, None
     for i, files, max_id in done:
         lst_files.append(out / "lst" / files.lst_file.name)
         files.lst_file.replace(lst_files[-1])
+        first, last = _lst_ids(lst_files[-1])
+        lst_shift = 0 if next_lst_id is None else next_lst_id - first
+        _shift_event_ids(lst_files[-1], (LST_PARAMETERS_KEY, LST_IMAGES_KEY), lst_shift)
+        next_lst_id = last + lst_shift + 1
         names = []
         for path in files.magic_files:
             tel = path.name.split(".")[0]  # dl1_M1 / dl1_M2
             target = out / "magic" / f"{tel}.Run{magic_obs_id:08}.{i + 1:03}.h5"
             path.replace(target)
-            _shift_event_ids(target, shift)
+            _shift_event_ids(target, (MAGIC_PARAMETERS_KEY, MAGIC_IMAGES_KEY), shift)
             magic_files.append(target)
             names.append(target.name)
         truth_dirs.append(out / "truth" / files.lst_file.stem)
         files.true_pairs.parent.replace(truth_dirs[-1])
-        _renumber_truth(truth_dirs[-1], shift, names)
+        _renumber_truth(truth_dirs[-1], shift, lst_shift, names)
         shift += max_id
     return NightFiles(
         lst_dir=out / "lst",
@@ -287,15 +303,18 @@ def _assemble(
     )
 
 
-def _renumber_truth(directory: Path, shift: int, magic_files: list[str]) -> None:
-    """The truth of a chunk with the night's MAGIC event ids and file names."""
+def _renumber_truth(
+    directory: Path, shift: int, lst_shift: int, magic_files: list[str]
+) -> None:
+    """The truth of a chunk with the night's event ids and MAGIC file names."""
     import json
 
     import polars as pl
 
     path = directory / "true_pairs.parquet"
     pairs = pl.read_parquet(path)
-    pairs.with_columns(pl.col("event_id_magic") + shift).write_parquet(path)
+    pairs.with_columns(pl.col("event_id_magic") + shift,
+                       pl.col("event_id_lst") + lst_shift).write_parquet(path)
     truth_path = directory / "truth.json"
     truth = json.loads(truth_path.read_text())
     truth["magic_files"] = magic_files
