@@ -18,6 +18,9 @@ from .base import (
     write_report,
 )
 
+#: Start of the demo's simulated subrun: 2023-12-08 01:46 UTC.
+DEMO_START_UNIX_S = 1_702_000_000.0
+
 
 @app.command()
 def simulate(
@@ -81,9 +84,9 @@ def demo(
         from ..subrun import process_subrun
 
         true_ns = int(round(offset_us * 1000))
-        files = simulate_files(
-            work_dir / "input", SimulationConfig(duration_s=duration, true_offset_ns=true_ns)
-        )
+        # a night of December 2023, whose clock offset in the history is the default -3.2 us
+        files = simulate_files(work_dir / "input", SimulationConfig(
+            duration_s=duration, true_offset_ns=true_ns, start_unix_s=DEMO_START_UNIX_S))
         report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir),
                                 work_dir / "output", load_config(None))
     events = report.result.events.plan
