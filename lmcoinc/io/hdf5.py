@@ -9,6 +9,7 @@ Failures raise :class:`~lmcoinc.errors.InvalidFileError` naming the file.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,8 @@ __all__ = [
     "table_fields",
     "to_polars",
 ]
+
+log = logging.getLogger(__name__)
 
 _TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
@@ -248,23 +251,51 @@ def attributes(node: Any) -> dict[str, Any]:
     """The user attributes of a node as PyTables gives them, without the pickled ones.
 
     PyTables' own attributes (CLASS, TITLE, FIELD_*, ...) are left out;
-    UTF-8 strings become ``numpy.str_``. A value that PyTables would unpickle
-    (an ASCII string ending with ".") is dropped: neither run nor copied on.
+    UTF-8 strings become ``numpy.str_``. Only plain values are kept: numbers,
+    booleans and strings, scalars or arrays. A value that PyTables would
+    unpickle (an ASCII string ending with ".") is dropped with a warning, as
+    are other kinds (objects, compounds, references) and unreadable
+    attributes: neither run, nor copied on to an output where PyTables
+    would unpickle them.
     """
-    from h5py import h5t
-
     out = {}
     for name in node.attrs:
         if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
             continue
-        value = node.attrs[name]
-        if isinstance(value, np.bytes_):
-            if node.attrs.get_id(name).get_type().get_cset() == h5t.CSET_UTF8:
-                value = np.str_(value.decode())
-            elif value.endswith(b".") and value not in (b"0", b"0."):
-                continue
-        out[name] = value
+        value, problem = _plain_attribute(node, name)
+        if problem:
+            log.warning("%s: attribute %s of %s ignored (%s)", node.file.filename, name,
+                        node.name, problem)
+        else:
+            out[name] = value
     return out
+
+
+def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
+    """(value, "") of a plain attribute; (None, why it is not) otherwise."""
+    from h5py import h5t
+
+    try:
+        value = node.attrs[name]
+        utf8 = isinstance(value, np.bytes_) and (
+            node.attrs.get_id(name).get_type().get_cset() == h5t.CSET_UTF8
+        )
+    except Exception as err:  # noqa: BLE001 - unsupported type, corrupt attribute
+        return None, f"unreadable: {describe_error(err)}"
+    if isinstance(value, np.bytes_):
+        if utf8:
+            try:
+                return np.str_(value.decode()), ""
+            except UnicodeDecodeError:
+                return None, "not UTF-8"
+        if value.endswith(b".") and value not in (b"0", b"0."):
+            return None, "a pickled Python object, not read"
+        return value, ""
+    if isinstance(value, str):
+        return value, ""
+    if isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "biufcSU":
+        return value, ""
+    return None, f"not a plain value ({type(value).__name__})"
 
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",
