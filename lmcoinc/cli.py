@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ def _fail(err: BaseException) -> typer.Exit:
     module may have turned the KeyboardInterrupt into another exception).
     """
     if isinstance(err, KeyboardInterrupt) or interrupted():
+        if _CONSOLE:  # cleaned up, ending: a second signal must not change the exit code
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         print("lmcoinc: error: interrupted; no partial output left", file=sys.stderr)
         return typer.Exit(exit_code(KeyboardInterrupt()))
     if isinstance(err, LmcoincError):
@@ -243,7 +247,8 @@ _BATCH_HELP = (
     "no_coincidence (a normal outcome, like exit code 3 of run), failed. "
     "Exit codes: 0 no subrun failed; 4 at least one subrun failed (see the summary); "
     "2 usage error or unusable Dask scheduler; 12 invalid config; 13 no LST files; "
-    "7/14 invalid MAGIC directory; 15 output cannot be written; 130 interrupted."
+    "7/14 invalid MAGIC directory; 15 output cannot be written; 16 OUTPUT_DIR in use by "
+    "another batch; 130 interrupted."
 )
 
 

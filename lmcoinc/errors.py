@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_CODES",
     "EXIT_INTERRUPTED",
     "EXIT_SUBRUNS_FAILED",
+    "BatchLockedError",
     "ConfigError",
     "InvalidFileError",
     "LmcoincError",
@@ -82,6 +83,10 @@ class OutputError(LmcoincError):
     """The output cannot be written."""
 
 
+class BatchLockedError(LmcoincError):
+    """Another ``lmcoinc batch`` is running on the output directory."""
+
+
 class SchedulerError(LmcoincError):
     """The Dask scheduler cannot be used (dask not installed, not reachable)."""
 
@@ -100,6 +105,7 @@ _CODES: dict[type[BaseException], int] = {
     InvalidFileError: 13,
     MagicInputError: 14,
     OutputError: 15,
+    BatchLockedError: 16,
     KeyboardInterrupt: EXIT_INTERRUPTED,
 }
 
@@ -115,7 +121,8 @@ EXIT_CODES: dict[int, str] = {
     12: "invalid config file (missing, not YAML, missing or invalid key)",
     13: "invalid LST-1 file (missing, not HDF5, corrupt, wrong content)",
     14: "invalid MAGIC directory or file (idem), or MAGIC subarrays differ",
-    15: "output directory cannot be created or written",
+    15: "output cannot be written (no space left on device, quota, I/O error, ...)",
+    16: "batch: the output directory is in use by another lmcoinc batch (pid, host named)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); no partial output left",
 }
 

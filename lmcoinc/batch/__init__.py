@@ -10,6 +10,7 @@ batch completed (:mod:`.records`) and writes a summary (:mod:`.summary`).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -22,10 +23,12 @@ import polars as pl
 from ..checks import check_output_dir
 from ..config import CoincidenceConfig, load_config
 from ..errors import EXIT_SUBRUNS_FAILED, MagicInputError, OutputError, input_roles
+from ..io.atomic import remove_temporaries
 from ..io.magic import find_magic_files
 from .cache import build_magic_cache
 from .discovery import LST_GLOB, find_lst_files, subrun_ids
 from .executors import execute
+from .lock import output_lock
 from .records import STATE_DIR, file_stat, fingerprint
 from .summary import STATUSES, magic_tel_ids, summary_frame, write_summary
 from .task import SubrunTask, previous_row
@@ -39,6 +42,8 @@ __all__ = [
     "run_batch",
     "subrun_ids",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,6 +95,17 @@ def _tasks(lst_files: list[Path], magic_stats: list, output_dir: Path,
             config=config, fingerprint=fingerprint(config, path, magic_stats),
         ))
     return tasks
+
+
+def _remove_leftovers(output_dir: Path) -> None:
+    """Remove what batches killed with SIGKILL left: temporary files, MAGIC caches."""
+    removed = remove_temporaries(output_dir)
+    removed += [p for p in (output_dir / STATE_DIR / "cache").iterdir() if p.is_file()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    if removed:
+        log.warning("%s: removed %d temporary files left by an interrupted batch",
+                    output_dir, len(removed))
 
 
 def _prepare_output(output_dir: Path) -> None:
@@ -156,15 +172,18 @@ def run_batch(
     with input_roles({magic_dir: MagicInputError}):
         magic_stats = [file_stat(p) for p in find_magic_files(magic_dir)]
     _prepare_output(output_dir)
-    tasks = _tasks(lst_files, magic_stats, output_dir, config)
-    rows = {t.index: row for t in tasks if not overwrite and (row := previous_row(t)) is not None}
-    pending = [t for t in tasks if t.index not in rows]
-    if pending:
-        reporter.start(len(tasks), len(pending), len(magic_stats))
-        _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter)
-    summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
-    summary_path = output_dir / "summary.parquet"
-    write_summary(summary, summary_path)
+    with output_lock(output_dir):
+        _remove_leftovers(output_dir)
+        tasks = _tasks(lst_files, magic_stats, output_dir, config)
+        rows = {t.index: row for t in tasks
+                if not overwrite and (row := previous_row(t)) is not None}
+        pending = [t for t in tasks if t.index not in rows]
+        if pending:
+            reporter.start(len(tasks), len(pending), len(magic_stats))
+            _run_pending(pending, magic_dir, config, jobs, dask_scheduler, rows, reporter)
+        summary = summary_frame([rows[t.index] for t in tasks], magic_tel_ids(config))
+        summary_path = output_dir / "summary.parquet"
+        write_summary(summary, summary_path)
     failed = summary.filter(pl.col("status") == "failed").height
     return BatchResult(summary, summary_path, EXIT_SUBRUNS_FAILED if failed else 0,
                        time.perf_counter() - started)
@@ -194,3 +213,5 @@ def _run_pending(
         execute([replace(t, magic=cache) for t in pending], jobs, dask_scheduler, done)
     finally:
         cache_path.unlink(missing_ok=True)
+        if dask_scheduler is None:  # every worker has ended: what they left is garbage
+            remove_temporaries(output_dir)  # (a worker stopped twice by a Ctrl-C)
