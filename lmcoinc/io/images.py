@@ -9,6 +9,7 @@ import polars as pl
 
 from ..errors import InvalidFileError
 from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5_image import HDF5Image, open_output
 from .lst import LST_IMAGES_KEY
 from .magic import MAGIC_IMAGES_KEY
 
@@ -45,7 +46,7 @@ def _image_rows(
 
 
 def copy_images(
-    output_file: Path,
+    output_file: Path | HDF5Image,
     events: pl.DataFrame,
     lst_file: Path,
     magic_files: list[Path],
@@ -65,7 +66,7 @@ def copy_images(
 
     plan = [("LST-1", [lst_file], LST_IMAGES_KEY, "lst")]
     plan += [(name, magic_files, MAGIC_IMAGES_KEY, "magic") for name in ("MAGIC-I", "MAGIC-II")]
-    with tables.open_file(str(output_file), mode="a") as out:
+    with open_output(output_file) as out:
         for name, files, key, tag in plan:
             tel_id = tel_ids[name]
             keys = events.filter(pl.col("tel_id") == tel_id).select(

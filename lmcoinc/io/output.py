@@ -19,6 +19,8 @@ from ..errors import OutputError
 from .atomic import atomic_outputs, is_write_error, write_error_text
 from .dataset import TABLES as DATASET_TABLES
 from .dataset import normalize, partition_file
+from .hdf5 import describe_error
+from .hdf5_image import HDF5Image, open_output
 
 __all__ = [
     "TABLES",
@@ -99,11 +101,9 @@ def to_structured(frame: pl.DataFrame) -> np.ndarray:
     return out
 
 
-def write_hdf5_tables(path: Path, tables_: dict[str, pl.DataFrame]) -> None:
+def write_hdf5_tables(output: Path | HDF5Image, tables_: dict[str, pl.DataFrame]) -> None:
     """Write the tables as plain PyTables tables (readable by ``pandas.read_hdf``)."""
-    import tables
-
-    with tables.open_file(str(path), mode="w") as handle:
+    with open_output(output) as handle:
         for name, frame in tables_.items():
             group, table = hdf5_node(name)
             handle.create_table(group, table, createparents=True, obj=to_structured(frame))
@@ -129,7 +129,8 @@ def write_subrun_files(
     tables_ : dict
         The tables of the HDF5 file ("events", "feature", "profile", ...).
     extra : callable, optional
-        Called with the temporary HDF5 path to add content (subarray, images).
+        Called with the HDF5 output (an :class:`~lmcoinc.io.hdf5_image.HDF5Image`,
+        built in memory and written at the end) to add content (subarray, images).
     dataset : DatasetPartition, optional
         Also write the tables, in the dataset's schema, to this partition.
     parquet_tables : dict, optional
@@ -152,19 +153,23 @@ def write_subrun_files(
     if dataset is not None:
         finals.update(dataset.paths())
     with atomic_outputs(finals) as temps:
+        current = "hdf5"  # the output being written, for the message
         try:
-            write_hdf5_tables(temps["hdf5"], tables_)
+            hdf5 = HDF5Image(temps["hdf5"])
+            write_hdf5_tables(hdf5, tables_)
             if extra is not None:
-                extra(temps["hdf5"])
+                extra(hdf5)
+            hdf5.save()
             for table, frame in (parquet_tables or tables_).items():
+                current = table
                 _write_parquet(frame, temps[table])
                 if dataset is not None and table in DATASET_TABLES:
+                    current = f"dataset:{table}"
                     normalized = normalize(table, frame, dataset.magic_tel_ids)
-                    _write_parquet(normalized, temps[f"dataset:{table}"])
+                    _write_parquet(normalized, temps[current])
         except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
             if not (is_write_error(err) or isinstance(err, HDF5ExtError)):
                 raise
-            raise OutputError(
-                f"{finals['hdf5'].parent}: cannot write output ({write_error_text(err)})"
-            ) from None
+            cause = write_error_text(err) if is_write_error(err) else describe_error(err)
+            raise OutputError(f"{finals[current]}: cannot write ({cause})") from None
     return finals

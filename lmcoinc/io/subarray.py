@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import InvalidFileError
 from ..instrument import REFERENCE_ITRS, telescope_positions
 from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5_image import HDF5Image, open_output
 
 __all__ = [
     "OUTPUT_SUBARRAY_NAME",
@@ -283,7 +284,7 @@ def _layout(rows: list, tel_ids: dict[str, int], camera_names: list, optics_name
 
 
 def write_subarray(
-    output_file: Path, lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]
+    output_file: Path | HDF5Image, lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]
 ) -> None:
     """Write the "LST-MAGIC-Array" subarray of the telescopes in use.
 
@@ -296,7 +297,6 @@ def write_subarray(
     InvalidFileError
         If a telescope in use is not described in its input subarray.
     """
-    import tables
 
     rows = _telescope_rows(lst, magic, tel_ids)
     # Unique cameras and optics, ordered by name as ctapipe does.
@@ -329,7 +329,7 @@ def write_subarray(
         _string_widths(optics_table), soft_version,
     )
     optics_attrs["TAB_VER"] = source_optics.get("TAB_VER", "4.0")
-    with tables.open_file(str(output_file), mode="a") as out:
+    with open_output(output_file) as out:
         _write(out, LAYOUT, layout, layout_attrs)
         _write(out, OPTICS, optics_table, optics_attrs)
         for index, cam in enumerate(camera_names):
