@@ -24,9 +24,11 @@ from ..errors import InvalidFileError
 
 __all__ = [
     "attributes",
+    "datasets",
     "describe_error",
     "find_bad_chunk",
     "fletcher32",
+    "has_node",
     "open_hdf5",
     "read_table",
     "table_fields",
@@ -40,7 +42,8 @@ _TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
 def describe_error(err: Exception) -> str:
     """One line from an HDF5 error: its innermost message."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)  # unquoted
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     for line in lines:
         low = line.lower()
         if "checksum" in low or "fletcher" in low:
@@ -145,22 +148,60 @@ def open_hdf5(path: str | Path) -> Iterator[Any]:
         handle.close()
 
 
+@contextmanager
+def _reading(path: str | Path, what: str) -> Iterator[None]:
+    """Within the block, h5py's error reading ``what`` (corrupt metadata) is an
+    :class:`InvalidFileError` naming the file."""
+    try:
+        yield
+    except (OSError, RuntimeError, KeyError, ValueError) as err:
+        raise InvalidFileError(
+            path, f"cannot read {what}: {describe_error(err)} (file corrupted)"
+        ) from None
+
+
+def has_node(handle: Any, key: str) -> bool:
+    """Whether the file has a node at ``key`` (``key in handle``, with clear errors).
+
+    A node is absent only if the groups on its path list their members: a
+    corrupt group, whose names cannot be read, is an error, not an absence.
+    """
+    import h5py
+
+    with _reading(handle.filename, key):
+        if key in handle:
+            return True
+        group = handle["/"]
+        for part in key.strip("/").split("/"):
+            if not isinstance(group, h5py.Group) or part not in list(group):
+                return False
+            group = group[part]
+    return False
+
+
+def datasets(handle: Any, group: str) -> list[tuple[str, Any]]:
+    """(node path, dataset) of every dataset under a group."""
+    import h5py
+
+    found: list[tuple[str, Any]] = []
+    with _reading(handle.filename, group):
+        handle[group].visititems(lambda _, obj: found.append((obj.name, obj))
+                                 if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
 def _table(handle: Any, key: str, what: str = "") -> Any:
     """The dataset of a table, or an error naming the file."""
     import h5py
 
     path = handle.filename
-    try:
-        node = handle.get(key)
-    except Exception as err:  # noqa: BLE001 - corrupt metadata
-        raise InvalidFileError(
-            path, f"cannot read {key}: {describe_error(err)} (file corrupted)"
-        ) from None
     hint = f" ({what})" if what else ""
-    if node is None:
-        raise InvalidFileError(path, f"no table {key}{hint}")
-    if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
-        raise InvalidFileError(path, f"{key} is not a table{hint}")
+    with _reading(path, key):
+        node = handle.get(key)
+        if node is None:
+            raise InvalidFileError(path, f"no table {key}{hint}")
+        if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
+            raise InvalidFileError(path, f"{key} is not a table{hint}")
     return node
 
 
@@ -235,7 +276,9 @@ def read_table(
         raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
     if columns is not None and len(columns) == 1:  # h5py returns the bare column
         data = np.rec.fromarrays([data], names=list(columns)).view(np.ndarray)
-    return data.view(_plain_dtype(data.dtype, _bool_fields(node)))
+    with _reading(handle.filename, f"the column types of {key}"):
+        bools = _bool_fields(node)
+    return data.view(_plain_dtype(data.dtype, bools))
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
@@ -259,10 +302,13 @@ def attributes(node: Any) -> dict[str, Any]:
     would unpickle them.
     """
     out = {}
-    for name in node.attrs:
-        if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
+    with _reading(node.file.filename, f"the attributes of {node.name}"):
+        names = list(node.attrs)
+    for name in names:
+        if isinstance(name, str) and (name in _PYTABLES_ATTRS or name.startswith("FIELD_")):
             continue
-        value, problem = _plain_attribute(node, name)
+        value, problem = _plain_attribute(node, name) if isinstance(name, str) else (
+            None, "its name is not text")
         if problem:
             log.warning("%s: attribute %s of %s ignored (%s)", node.file.filename, name,
                         node.name, problem)

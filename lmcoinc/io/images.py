@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
-from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5 import attributes, has_node, open_hdf5, read_table
 from .hdf5_image import HDF5Image, open_output
 from .lst import LST_IMAGES_KEY
 from .magic import MAGIC_IMAGES_KEY
@@ -34,7 +34,7 @@ def _image_rows(
 ) -> tuple[np.ndarray, dict]:
     """The image rows of ``keys`` (of ``tel_id`` if given) in a file, and the table's attributes."""
     with open_hdf5(path) as handle:
-        if key not in handle:
+        if not has_node(handle, key):
             raise InvalidFileError(path, f"no image table {key} (needed by save_images)")
         index_columns = ["obs_id", "event_id"] + (["tel_id"] if tel_id is not None else [])
         ids = read_table(handle, key, columns=index_columns)

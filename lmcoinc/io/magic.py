@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import InvalidFileError
-from .hdf5 import open_hdf5, read_table, to_polars
+from .hdf5 import has_node, open_hdf5, read_table, to_polars
 
 __all__ = ["MAGIC_IMAGES_KEY", "MAGIC_PARAMETERS_KEY", "MagicData", "find_magic_files",
            "invalid_magic_times", "prepare_magic", "read_magic"]
@@ -76,7 +76,7 @@ def read_magic(directory: str | Path) -> MagicData:
     frames, used, skipped = [], [], []
     for path in files:
         with open_hdf5(path) as handle:
-            if MAGIC_PARAMETERS_KEY not in handle:
+            if not has_node(handle, MAGIC_PARAMETERS_KEY):
                 log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
                 skipped.append(path)
                 continue

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InvalidFileError
 from ..instrument import REFERENCE_ITRS, telescope_positions
-from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5 import attributes, datasets, has_node, open_hdf5, read_table
 from .hdf5_image import HDF5Image, open_output
 
 __all__ = [
@@ -98,10 +98,10 @@ def read_raw_subarray(path: str | Path, all_attrs: bool = True) -> RawSubarray |
     """
     path = Path(path)
     with open_hdf5(path) as handle:
-        if LAYOUT not in handle:
+        if not has_node(handle, LAYOUT):
             return None
         tables_, attrs = {}, {}
-        for key, node in _datasets(handle[INSTRUMENT]):
+        for key, node in datasets(handle, INSTRUMENT):
             try:
                 tables_[key] = read_table(handle, key)
             except InvalidFileError as err:
@@ -151,7 +151,7 @@ def _stored_chunks(path: Path) -> tuple | None:
         with h5py.File(path, "r") as handle:
             if LAYOUT not in handle:
                 return None
-            for name, node in _datasets(handle[INSTRUMENT]):
+            for name, node in datasets(handle, INSTRUMENT):
                 dsid = node.id
                 if node.chunks is None:
                     chunks = (node[()].tobytes(),)
@@ -163,19 +163,9 @@ def _stored_chunks(path: Path) -> tuple | None:
                 tables_[name] = (node.shape, node.dtype, chunks)
             layout = handle[LAYOUT].attrs
             attrs = {k: layout[k] for k in _COMPARED_ATTRS if k in layout}
-    except (OSError, KeyError, ValueError):
+    except Exception:  # noqa: BLE001 - unreadable: the caller decodes them (and says why)
         return None
     return tables_, repr(sorted(attrs.items()))
-
-
-def _datasets(group) -> list:
-    """(full node path, dataset) of every dataset under a group."""
-    import h5py
-
-    found = []
-    group.visititems(lambda _, obj: found.append((obj.name, obj))
-                     if isinstance(obj, h5py.Dataset) else None)
-    return found
 
 
 def check_same_subarrays(files: list[Path]) -> RawSubarray:
