@@ -155,11 +155,11 @@ def write_subrun_files(
     with atomic_outputs(finals) as temps:
         current = "hdf5"  # the output being written, for the message
         try:
-            hdf5 = HDF5Image(temps["hdf5"])
-            write_hdf5_tables(hdf5, tables_)
-            if extra is not None:
-                extra(hdf5)
-            hdf5.save()
+            with HDF5Image(temps["hdf5"]) as hdf5:
+                write_hdf5_tables(hdf5, tables_)
+                if extra is not None:
+                    extra(hdf5)
+                hdf5.save()
             for table, frame in (parquet_tables or tables_).items():
                 current = table
                 _write_parquet(frame, temps[table])
