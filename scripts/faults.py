@@ -31,6 +31,7 @@ from lmcoinc.batch.workers import KILL_ENV  # noqa: E402
 from lmcoinc.config import default_config_text  # noqa: E402
 from lmcoinc.simulate_night import simulate_night  # noqa: E402
 from tests.badinputs import copy_good, flip_chunk_bytes, make_good, truncate  # noqa: E402
+from tests.compare import snapshot  # noqa: E402
 from tests.payloads import poisoned_copy  # noqa: E402
 
 ROWS: list[tuple[str, ...]] = []
@@ -79,11 +80,6 @@ def left(directory: Path, before: dict | None = None) -> str:
     if others:
         text += (", " if text else "") + ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
     return text + f"; {len(temps)} temporary"
-
-
-def snapshot(directory: Path) -> dict:
-    return {str(p.relative_to(directory)): (p.stat().st_ino, p.read_bytes())
-            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def row(fault: str, command: str, proc, note: str, root: Path) -> None:

@@ -100,3 +100,22 @@ def hdf5_contents(path) -> dict[str, tuple]:
 
         handle.visititems(visit)
     return out
+
+
+def snapshot(directory) -> dict[str, tuple[int, bytes]]:
+    """The files of a directory: name → (inode, bytes): equal only if none was replaced."""
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(directory.iterdir())}
+
+
+def assert_same_outputs(out, reference, names) -> None:
+    """The subrun outputs ``names`` (HDF5 files) of two directories are the same, with
+    their Parquet tables."""
+    import polars as pl
+
+    for name in names:
+        assert differences(out / name, reference / name) == [], name
+        stem = name[:-3]
+        for table in ("events", "feature", "profile"):
+            ours = pl.read_parquet(out / f"{stem}.{table}.parquet")
+            theirs = pl.read_parquet(reference / f"{stem}.{table}.parquet")
+            assert ours.equals(theirs), (name, table)

@@ -20,10 +20,7 @@ from lmcoinc.io.atomic import atomic_file, atomic_outputs, write_error_text
 from lmcoinc.io.output import output_names, write_subrun_files
 
 from .badinputs import copy_good, run_cli
-
-
-def _snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
-    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(directory.iterdir())}
+from .compare import snapshot
 
 
 def _finals(directory: Path) -> dict[str, Path]:
@@ -175,7 +172,7 @@ def _interrupt_while_writing(run, sig: int, earlier: bool, attempts: int = 30):
             assert run_cli(run).returncode == 0
         elif not earlier:  # an attempt that ran to its end left outputs
             shutil.rmtree(run.out, ignore_errors=True)
-        before = _snapshot(run.out) if earlier else {}
+        before = snapshot(run.out) if earlier else {}
         proc = subprocess.Popen(
             [sys.executable, "-m", "lmcoinc", *run.argv()],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -209,7 +206,7 @@ def test_signal_while_writing(good, tmp_path, sig, earlier):
     assert errors == ["lmcoinc: error: interrupted; no partial output left"]
     assert stdout == ""
     # no temporary file left; the earlier output (if any) untouched, file by file
-    assert _snapshot(run.out) == before
+    assert snapshot(run.out) == before
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

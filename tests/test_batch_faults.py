@@ -18,7 +18,8 @@ from lmcoinc.batch.lock import LOCK_NAME
 from lmcoinc.batch.records import STATE_DIR
 from lmcoinc.batch.workers import KILL_ENV
 
-from .test_batch import NAMES, _assert_same_outputs
+from .compare import assert_same_outputs
+from .test_batch import NAMES
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -145,7 +146,7 @@ def test_killed_worker_fails_its_subrun_only(night, run_outputs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = pl.read_parquet(tmp_path / "summary.parquet")
     assert summary["status"].to_list() == ["skipped", "ok", "skipped"]
-    _assert_same_outputs(tmp_path, run_outputs())
+    assert_same_outputs(tmp_path, run_outputs(), NAMES)
 
 
 # --- interrupts -----------------------------------------------------------------------
@@ -185,13 +186,13 @@ def test_interrupted_batch_leaves_no_process_and_keeps_finished_subruns(
     assert _temporaries(tmp_path) == []
     done = [p.name[: -len(".json")] for p in (tmp_path / STATE_DIR / "records").glob("*.json")]
     assert done and len(done) < 3
-    _assert_same_outputs(tmp_path, run_outputs(), names=done)
+    assert_same_outputs(tmp_path, run_outputs(), done)
     proc = subprocess.run(_batch_argv(night, tmp_path, "-j", "2"), capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     statuses = pl.read_parquet(tmp_path / "summary.parquet")["status"].to_list()
     assert sorted(statuses) == sorted(["skipped"] * len(done) + ["ok"] * (3 - len(done)))
-    _assert_same_outputs(tmp_path, run_outputs())
+    assert_same_outputs(tmp_path, run_outputs(), NAMES)
 
 
 def test_dask_worker_lost(night, tmp_path, monkeypatch):

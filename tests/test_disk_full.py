@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from .badinputs import copy_good, lst_file
-from .test_atomic import _snapshot
+from .compare import snapshot
 
 H5 = "dl1_MAGIC_LST-1.Run03265.0000.h5"
 
@@ -61,14 +61,14 @@ def test_run_over_the_file_size_limit(good, tmp_path, output_size, where, earlie
     run = copy_good(good, tmp_path)
     if earlier:
         assert _lmcoinc(*run.argv()).returncode == 0
-    before = _snapshot(run.out) if earlier else {}
+    before = snapshot(run.out) if earlier else {}
     limit = 20_000 if where == "small" else output_size - 100
     proc = _lmcoinc(*run.argv(), fsize=limit)
     assert proc.returncode == 15, proc.stderr
     h5 = run.out / lst_file(run.out.parent).name.replace("LST", "MAGIC_LST")
     assert _one_error(proc) == (
         f"lmcoinc: error: {h5}: cannot write (file too large (file size limit))")
-    assert (_snapshot(run.out) if run.out.exists() else {}) == before
+    assert (snapshot(run.out) if run.out.exists() else {}) == before
 
 
 def test_convert_over_the_file_size_limit(good, tmp_path):
