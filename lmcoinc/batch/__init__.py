@@ -100,9 +100,10 @@ def _tasks(lst_files: list[Path], magic_stats: list, output_dir: Path,
 def _remove_leftovers(output_dir: Path) -> None:
     """Remove what batches killed with SIGKILL left: temporary files, MAGIC caches."""
     removed = remove_temporaries(output_dir)
-    removed += [p for p in (output_dir / STATE_DIR / "cache").iterdir() if p.is_file()]
-    for path in removed:
-        path.unlink(missing_ok=True)
+    for path in (output_dir / STATE_DIR / "cache").iterdir():
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
     if removed:
         log.warning("%s: removed %d temporary files left by an interrupted batch",
                     output_dir, len(removed))

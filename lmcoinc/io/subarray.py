@@ -287,7 +287,6 @@ def write_subarray(
     InvalidFileError
         If a telescope in use is not described in its input subarray.
     """
-
     rows = _telescope_rows(lst, magic, tel_ids)
     # Unique cameras and optics, ordered by name as ctapipe does.
     cameras = {row["camera_name"]: (src, int(row["camera_index"])) for _, _, src, row in rows}
