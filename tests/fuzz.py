@@ -50,22 +50,34 @@ class Case:
     length: int
     in_metadata: bool
 
+    def damaged(self, old: bytes, seed: int) -> bytes:
+        """The bytes at ``offset`` after the damage (flips or zeros)."""
+        if self.kind == "zero":
+            return bytes(len(old))
+        masks = np.random.default_rng([seed, self.index, 1]).integers(1, 256, len(old))
+        return bytes(b ^ int(m) for b, m in zip(old, masks, strict=True))
+
     def apply(self, path: Path, seed: int) -> None:
         """Damage the file at ``path`` (a copy)."""
-        rng = np.random.default_rng([seed, self.index, 1])
         if self.kind == "truncate":
             os.truncate(path, self.offset)
             return
         with open(path, "r+b") as handle:
             handle.seek(self.offset)
-            data = bytearray(handle.read(self.length))
-            if self.kind == "zero":
-                data = bytearray(len(data))
-            else:
-                masks = rng.integers(1, 256, len(data))
-                data = bytearray(b ^ int(m) for b, m in zip(data, masks, strict=True))
+            old = handle.read(self.length)
             handle.seek(self.offset)
-            handle.write(data)
+            handle.write(self.damaged(old, seed))
+
+    def changed(self, path: Path, seed: int) -> np.ndarray:
+        """Offsets of the bytes of the (undamaged) file at ``path`` that the damage changes."""
+        if self.kind == "truncate":
+            return np.arange(self.offset, path.stat().st_size)
+        with open(path, "rb") as handle:
+            handle.seek(self.offset)
+            old = handle.read(self.length)
+        new = self.damaged(old, seed)
+        return self.offset + np.flatnonzero(np.frombuffer(old, np.uint8)
+                                            != np.frombuffer(new, np.uint8))
 
 
 def chunk_ranges(path: Path) -> list[tuple[int, int, bool]]:
@@ -135,11 +147,11 @@ def _lst(inputs: Path) -> Path:
     return next((inputs / "lst").glob("*.h5"))
 
 
-def checked(case: Case, inputs: Path) -> bool:
-    """Whether a fletcher32 checksum covers some of the damaged bytes."""
+def checked(case: Case, inputs: Path, seed: int) -> bool:
+    """Whether a fletcher32 checksum covers some of the bytes the damage changed."""
     path = _lst(inputs) if case.target == "lst" else inputs / "magic" / case.target
-    end = path.stat().st_size if case.kind == "truncate" else case.offset + case.length
-    return any(c and start < end and case.offset < stop
+    changed = case.changed(path, seed)
+    return any(c and np.any((changed >= start) & (changed < stop))
                for start, stop, c in chunk_ranges(path))
 
 
@@ -223,7 +235,7 @@ def _run_case(case: Case, inputs: Path, work: Path, seed: int, clean: dict) -> d
     found: dict = {"index": case.index, "case": case.__dict__}
     for name, (argv, out) in _commands(lst, work / "magic", damaged, work).items():
         result = _invoke(argv, out, clean[name, case.target])
-        if result["outcome"] == "changed" and checked(case, inputs):
+        if result["outcome"] == "changed" and checked(case, inputs, seed):
             result["outcome"] = "changed-checked"
         found[name] = result
     found["seconds"] = round(time.perf_counter() - started, 3)

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
+from .chunks import damaged_chunk_index, find_bad_chunk, fletcher32
 
 __all__ = [
     "attributes",
@@ -54,57 +55,6 @@ def describe_error(err: Exception) -> str:
     first = lines[0] if lines else type(err).__name__
     inner = re.search(r"\(([^()]*)\)\s*$", first)  # h5py: "Can't read data (the reason)"
     return (inner[1] if inner else first)[:160]
-
-
-def fletcher32(data: bytes) -> int:
-    """HDF5's Fletcher-32 checksum (``H5_checksum_fletcher32``) of a byte string."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    even = len(buf) - len(buf) % 2
-    words = (buf[0:even:2].astype(np.uint64) << np.uint64(8)) | buf[1:even:2]
-    sum1 = sum2 = 0
-    for start in range(0, len(words), 360):  # HDF5 folds the sums every 360 words
-        prefix = np.cumsum(words[start : start + 360], dtype=np.uint64)
-        sum2 += len(prefix) * sum1 + int(prefix.sum())
-        sum1 += int(prefix[-1])
-        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    if len(buf) % 2:
-        sum1 += int(buf[-1]) << 8
-        sum2 += sum1
-        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-    sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    return (sum2 << 16) | sum1
-
-
-def _checksum_ok(chunk: bytes) -> bool:
-    stored = int.from_bytes(chunk[-4:], "little")
-    computed = fletcher32(chunk[:-4])
-    # HDF5 also accepts the byte-swapped sum written by its releases before 1.6.3.
-    swapped = ((computed & 0x00FF00FF) << 8) | ((computed >> 8) & 0x00FF00FF)
-    return stored in (computed, swapped)
-
-
-def find_bad_chunk(dataset: Any) -> tuple[int, int] | None:
-    """Rows (first, last) of the first stored chunk of a 1-D table whose checksum fails.
-
-    None if the table has no fletcher32 filter or all its checksums are right.
-    """
-    if not dataset.fletcher32 or dataset.chunks is None or len(dataset.chunks) != 1:
-        return None
-    step, n_rows = int(dataset.chunks[0]), int(dataset.shape[0])
-    dsid = dataset.id
-    try:
-        for index in range(dsid.get_num_chunks()):
-            info = dsid.get_chunk_info(index)
-            _, chunk = dsid.read_direct_chunk(info.chunk_offset)
-            if not _checksum_ok(chunk):
-                start = int(info.chunk_offset[0])
-                return start, min(start + step, n_rows) - 1
-    except Exception:  # noqa: BLE001 - no direct chunk access: no diagnosis
-        return None
-    return None
 
 
 @contextmanager
@@ -202,6 +152,9 @@ def _table(handle: Any, key: str, what: str = "") -> Any:
             raise InvalidFileError(path, f"no table {key}{hint}")
         if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
             raise InvalidFileError(path, f"{key} is not a table{hint}")
+        damaged = damaged_chunk_index(node)
+    if damaged:
+        raise InvalidFileError(path, f"{key}: {damaged} (file corrupted)")
     return node
 
 

@@ -110,9 +110,31 @@ def read_raw_subarray(path: str | Path, all_attrs: bool = True) -> RawSubarray |
             if not all_attrs:
                 found = {k: v for k, v in found.items() if k in _COMPARED_ATTRS}
             attrs[key] = found
-    if OPTICS not in tables_:
-        raise InvalidFileError(path, f"subarray description without {OPTICS}")
+    _check_tables(path, tables_)
     return RawSubarray(path, tables_, attrs)
+
+
+_LAYOUT_COLUMNS = ("tel_id", "name", "type", "camera_name", "optics_name", "tel_description")
+
+
+def _check_tables(path: Path, tables_: dict[str, np.ndarray]) -> None:
+    """The tables and columns that the output subarray is made of, and the rows the
+    layout's indices point to, must be there (else the file is damaged)."""
+    missing = [key for key in (LAYOUT, OPTICS) if key not in tables_]
+    if not missing:
+        layout = tables_[LAYOUT]
+        names = layout.dtype.names or ()
+        missing = [f"{LAYOUT} column {c}" for c in _LAYOUT_COLUMNS if c not in names]
+        if not missing and "camera_index" in names:  # layout 2.0 (older: see lst_subarray)
+            missing = [f"{CAMERA}/{kind}_{i}" for i in np.unique(layout["camera_index"])
+                       for kind in ("geometry", "readout") if f"{CAMERA}/{kind}_{i}" not in tables_]
+            n_optics = len(tables_[OPTICS])
+            if "optics_index" not in names or np.any(
+                (layout["optics_index"] < 0) | (layout["optics_index"] >= n_optics)
+            ):
+                missing.append(f"{OPTICS} rows for the layout's optics_index")
+    if missing:
+        raise InvalidFileError(path, f"subarray description without {', '.join(missing)}")
 
 
 def default_lst_subarray() -> RawSubarray:
@@ -183,6 +205,9 @@ def check_same_subarrays(files: list[Path]) -> RawSubarray:
     first = read_raw_subarray(files[0])
     if first is None:
         raise InvalidFileError(files[0], "no subarray description")
+    if "camera_index" not in (first.tables[LAYOUT].dtype.names or ()):
+        raise InvalidFileError(files[0], "subarray description in ctapipe's obsolete layout "
+                               "(no camera_index)")
     stored = _stored_chunks(files[0]) if len(files) > 1 else None
     for path in files[1:]:
         if stored is not None and _stored_chunks(path) == stored:
