@@ -1,10 +1,11 @@
 """Fuzz lmcoinc with seeded random corruptions of LST-1 and MAGIC files; print the outcomes.
 
-Usage: python scripts/fuzz.py [--cases N] [--seed S] [--workers W] [--json FILE]
+Usage: python scripts/fuzz.py [--cases N] [--seed S] [--workers W] [--images] [--json FILE]
 
 Simulates a short LST-1 subrun and its MAGIC files, then for each case damages
 one file (byte flips, a zeroed block or a truncation; see tests/fuzz.py) and
-runs ``lmcoinc run`` and ``lmcoinc convert`` on it, in W worker processes.
+runs ``lmcoinc run`` (with ``save_images`` and image tables in the files if
+--images) and ``lmcoinc convert`` on it, in W worker processes.
 Prints the number of cases per outcome and command, one example per outcome,
 and every bug in full. Exit code 1 if there is a bug (an internal error, a
 traceback, an undocumented exit code, a hang, a crash, or a result that
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lmcoinc.config import default_config_text  # noqa: E402
 from tests.badinputs import make_good  # noqa: E402
 from tests.fuzz import BUGS, COMMANDS, bugs, counts, run_cases  # noqa: E402
 
@@ -32,11 +34,15 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--images", action="store_true", help="run with save_images")
     parser.add_argument("--json", type=Path, help="write every case's record here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        inputs = make_good(tmp / "inputs", duration_s=0.5, seed=3)
+        inputs = make_good(tmp / "inputs", duration_s=0.3 if args.images else 0.5, seed=3,
+                           images=args.images)
+        if args.images:
+            (inputs / "config.yaml").write_text(default_config_text() + "\nsave_images: true\n")
         share = -(-args.cases // args.workers)
         ranges = [(first, min(share, args.cases - first))
                   for first in range(0, args.cases, share)]

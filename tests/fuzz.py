@@ -208,10 +208,17 @@ def _invoke(argv: list[str], out: Path, clean: dict) -> dict:
     return found
 
 
-def _commands(lst: Path, magic: Path, damaged: Path, work: Path) -> dict[str, tuple]:
-    """The commands run on each case: name → (argv, output directory)."""
+def _commands(inputs: Path, lst: Path, magic: Path, damaged: Path,
+              work: Path) -> dict[str, tuple]:
+    """The commands run on each case: name → (argv, output directory).
+
+    ``run`` takes the config ``INPUTS/config.yaml`` if there is one (e.g. with
+    ``save_images``).
+    """
+    config = inputs / "config.yaml"
+    extra = ["-c", str(config)] if config.exists() else []
     return {
-        "run": (["run", "-l", str(lst), "-m", str(magic), "-o", str(work / "out")],
+        "run": (["run", "-l", str(lst), "-m", str(magic), "-o", str(work / "out"), *extra],
                 work / "out"),
         "convert": (["convert", str(damaged), str(work / "converted" / "converted.parquet")],
                     work / "converted"),
@@ -233,7 +240,7 @@ def _run_case(case: Case, inputs: Path, work: Path, seed: int, clean: dict) -> d
     case.apply(damaged, seed)
     started = time.perf_counter()
     found: dict = {"index": case.index, "case": case.__dict__}
-    for name, (argv, out) in _commands(lst, work / "magic", damaged, work).items():
+    for name, (argv, out) in _commands(inputs, lst, work / "magic", damaged, work).items():
         result = _invoke(argv, out, clean[name, case.target])
         if result["outcome"] == "changed" and checked(case, inputs, seed):
             result["outcome"] = "changed-checked"
@@ -250,7 +257,7 @@ def worker(inputs: Path, work: Path, seed: int, first: int, count: int) -> None:
     clean = {}
     magic = sorted((inputs / "magic").glob("*.h5"))
     for target, path in [("lst", _lst(inputs))] + [(p.name, p) for p in magic]:
-        for name, (argv, out) in _commands(_lst(inputs), inputs / "magic", path,
+        for name, (argv, out) in _commands(inputs, _lst(inputs), inputs / "magic", path,
                                            work / "clean").items():
             result = _invoke(argv, out, {})
             assert result["exit_code"] == 0, result

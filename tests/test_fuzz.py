@@ -3,9 +3,11 @@
 Every ``lmcoinc run`` and ``lmcoinc convert`` on a damaged input ends with a
 documented exit code and one ``lmcoinc: error:`` line, or with the normal
 result when the damage hits unused bytes (or bytes no checksum covers); never
-a traceback, an internal error, a hang or a crash. ``LMCOINC_FUZZ_CASES`` (default 240) and
-``LMCOINC_FUZZ_SEED`` (default 0) choose the cases; ``scripts/fuzz.py`` runs
-larger numbers and prints the table of outcomes.
+a traceback, an internal error, a hang or a crash. Files without images, and
+files with images run with ``save_images`` (a quarter as many cases).
+``LMCOINC_FUZZ_CASES`` (default 240) and ``LMCOINC_FUZZ_SEED`` (default 0)
+choose the cases; ``scripts/fuzz.py`` runs larger numbers and prints the
+table of outcomes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from lmcoinc.config import default_config_text
+
 from .badinputs import make_good
 from .fuzz import bugs, counts, run_cases
 
@@ -24,22 +28,23 @@ SEED = int(os.environ.get("LMCOINC_FUZZ_SEED", "0"))
 WORKERS = 2
 
 
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    return make_good(tmp_path_factory.mktemp("fuzz-inputs"), duration_s=0.5, seed=3)
-
-
-def test_damaged_inputs_never_crash_lmcoinc(inputs, tmp_path):
-    share = -(-N_CASES // WORKERS)
-    ranges = [(first, min(share, N_CASES - first)) for first in range(0, N_CASES, share)]
+@pytest.mark.parametrize("images", [False, True], ids=["parameters", "save_images"])
+def test_damaged_inputs_never_crash_lmcoinc(tmp_path, images):
+    inputs = make_good(tmp_path / "inputs", duration_s=0.3 if images else 0.5, seed=3,
+                       images=images)
+    if images:
+        (inputs / "config.yaml").write_text(default_config_text() + "\nsave_images: true\n")
+    n_cases = N_CASES // 4 if images else N_CASES
+    share = -(-n_cases // WORKERS)
+    ranges = [(first, min(share, n_cases - first)) for first in range(0, n_cases, share)]
     with ThreadPoolExecutor(len(ranges)) as pool:
         parts = pool.map(lambda r: run_cases(inputs, tmp_path / f"w{r[0]}", SEED, *r), ranges)
         results = [result for part in parts for result in part]
-    assert sorted(r["index"] for r in results) == list(range(N_CASES))
+    assert sorted(r["index"] for r in results) == list(range(n_cases))
     found = {command: counts(results, command) for command in ("run", "convert")}
-    print(f"fuzz seed {SEED}, {N_CASES} cases: {found}")
+    print(f"fuzz seed {SEED}, {n_cases} cases, images {images}: {found}")
     assert not bugs(results), "\n".join(json.dumps(r) for r in bugs(results))
     # not vacuous: the damage was read, and some of it was found and named
     run = found["run"]
-    assert run.get("exit 13", 0) > N_CASES // 10 and run.get("exit 14", 0) > N_CASES // 10
-    assert run.get("identical", 0) > 0 and found["convert"].get("exit 13", 0) > N_CASES // 10
+    assert run.get("exit 13", 0) > n_cases // 10 and run.get("exit 14", 0) > n_cases // 10
+    assert run.get("identical", 0) > 0 and found["convert"].get("exit 13", 0) > n_cases // 10

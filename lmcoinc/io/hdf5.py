@@ -253,21 +253,35 @@ def attributes(node: Any) -> dict[str, Any]:
     are other kinds (objects, compounds, references) and unreadable
     attributes: neither run, nor copied on to an output where PyTables
     would unpickle them.
+
+    Raises
+    ------
+    InvalidFileError
+        If the attributes cannot be listed, or a name or a string is not
+        text (a damaged file: such metadata has no checksum).
     """
     out = {}
-    with _reading(node.file.filename, f"the attributes of {node.name}"):
+    path = node.file.filename
+    with _reading(path, f"the attributes of {node.name}"):
         names = list(node.attrs)
     for name in names:
-        if isinstance(name, str) and (name in _PYTABLES_ATTRS or name.startswith("FIELD_")):
+        if not isinstance(name, str):
+            raise InvalidFileError(path, f"an attribute name of {node.name} is not text "
+                                   "(file corrupted)")
+        if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
             continue
-        value, problem = _plain_attribute(node, name) if isinstance(name, str) else (
-            None, "its name is not text")
+        value, problem = _plain_attribute(node, name)
+        if problem == _NOT_TEXT:
+            raise InvalidFileError(path, f"attribute {name} of {node.name} is {problem} "
+                                   "(file corrupted)")
         if problem:
-            log.warning("%s: attribute %s of %s ignored (%s)", node.file.filename, name,
-                        node.name, problem)
+            log.warning("%s: attribute %s of %s ignored (%s)", path, name, node.name, problem)
         else:
             out[name] = value
     return out
+
+
+_NOT_TEXT = "not text"
 
 
 def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
@@ -282,14 +296,15 @@ def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
     except Exception as err:  # noqa: BLE001 - unsupported type, corrupt attribute
         return None, f"unreadable: {describe_error(err)}"
     if isinstance(value, np.bytes_):
-        if utf8:
-            try:
-                return np.str_(value.decode()), ""
-            except UnicodeDecodeError:
-                return None, "not UTF-8"
-        if value.endswith(b".") and value not in (b"0", b"0."):
+        if value.endswith(b".") and value not in (b"0", b"0.") and not utf8:
             return None, "a pickled Python object, not read"
-        return value, ""
+        try:
+            text = value.decode()
+        except UnicodeDecodeError:
+            return None, _NOT_TEXT
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            return None, _NOT_TEXT
+        return (np.str_(text) if utf8 else value), ""
     if isinstance(value, str):
         return value, ""
     if isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "biufcSU":
