@@ -254,11 +254,14 @@ def worker(inputs: Path, work: Path, seed: int, first: int, count: int) -> None:
     import logging
 
     logging.getLogger("lmcoinc").setLevel(logging.ERROR)  # the damage is warned about at length
-    clean = {}
+    clean: dict = {}
     magic = sorted((inputs / "magic").glob("*.h5"))
     for target, path in [("lst", _lst(inputs))] + [(p.name, p) for p in magic]:
         for name, (argv, out) in _commands(inputs, _lst(inputs), inputs / "magic", path,
                                            work / "clean").items():
+            if name == "run" and clean:  # the same for every damaged file
+                clean[name, target] = clean[name, "lst"]
+                continue
             result = _invoke(argv, out, {})
             assert result["exit_code"] == 0, result
             clean[name, target] = _outputs(out)

@@ -48,3 +48,14 @@ def test_damaged_inputs_never_crash_lmcoinc(tmp_path, images):
     run = found["run"]
     assert run.get("exit 13", 0) > n_cases // 10 and run.get("exit 14", 0) > n_cases // 10
     assert run.get("identical", 0) > 0 and found["convert"].get("exit 13", 0) > n_cases // 10
+
+
+def test_cases_that_hang_or_crash_are_bugs(tmp_path):
+    """The harness itself: a case that does not end in time is a hang (and the next
+    case runs in a new worker), a worker that dies is a crash; both are bugs."""
+    inputs = make_good(tmp_path / "inputs", duration_s=0.3, seed=3)
+    slow = run_cases(inputs, tmp_path / "slow", SEED, 0, 3, timeout=1e-4)
+    assert [r["run"]["outcome"] == "hang" for r in slow] == [False, True, False]
+    dead = run_cases(inputs, tmp_path / "dead", SEED, 0, 2, memory_gb=0.02)
+    assert [r["run"]["outcome"] for r in dead] == ["crash", "crash"]
+    assert len(bugs(slow)) == 1 and len(bugs(dead)) == 2

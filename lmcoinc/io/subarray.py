@@ -313,6 +313,9 @@ def write_subarray(
         If a telescope in use is not described in its input subarray.
     """
     rows = _telescope_rows(lst, magic, tel_ids)
+    if lst.tables[OPTICS].dtype.names != magic.tables[OPTICS].dtype.names:
+        raise InvalidFileError(lst.path, f"the columns of {OPTICS} differ from those of "
+                               f"{magic.path} (another ctapipe version, or a damaged file)")
     # Unique cameras and optics, ordered by name as ctapipe does.
     cameras = {row["camera_name"]: (src, int(row["camera_index"])) for _, _, src, row in rows}
     optics = {row["optics_name"]: src.tables[OPTICS][int(row["optics_index"])]
