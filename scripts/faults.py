@@ -263,12 +263,11 @@ def interrupts(night, work: Path) -> None:
 def run_interrupted(good: Path, work: Path) -> None:
     run = copy_good(good, work / "run")
     proc = lmcoinc(*run.argv(), popen=True)
-    while proc.poll() is None and not run.out.is_dir():
+    while proc.poll() is None and not run.out.is_dir():  # checked before the inputs are read
         time.sleep(0.002)
-    time.sleep(0.3)  # reading, computing
     os.kill(proc.pid, signal.SIGTERM)
     proc.stdout_text, proc.stderr_text = proc.communicate(timeout=120)
-    row("SIGTERM to a run while it computes", "run", proc, left(run.out), work)
+    row("SIGTERM to a run while it reads its inputs", "run", proc, left(run.out), work)
 
 
 def config_typo(good: Path, work: Path) -> None:
