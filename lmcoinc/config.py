@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,6 +37,10 @@ COINCIDENCE_KEYS = ("timestamp_type_lst", "window_half_width", "pre_offset_searc
                     "n_pre_offset_search_events", "time_offset", "geometric_delay",
                     "min_coincidences", "offset_history", "offset_model",
                     "max_clock_offset", "max_drift_us_per_s", "drift_slice")
+#: The top-level keys lmcoinc reads; magic-cta-pipe's other sections are ignored in
+#: silence, other keys close to one of these are warned about as typos.
+TOP_KEYS = ("mc_tel_ids", "event_coincidence", "save_images")
+_OFFSET_KEYS = ("start", "stop")
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +168,40 @@ def load_config(path: str | Path | None) -> CoincidenceConfig:
     return parse_config(raw, name)
 
 
-def _require(mapping: dict, key: str, path: str, name: str) -> Any:
+def _closest(key: Any, known: tuple[str, ...], cutoff: float = 0.6) -> str | None:
+    """The known key closest to ``key`` (a typo of it), or None."""
+    found = difflib.get_close_matches(str(key), known, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def _warn_unknown(mapping: dict, known: tuple[str, ...], prefix: str, name: str,
+                  only_typos: bool = False) -> None:
+    """Warn about each key of ``mapping`` that is not ``known``, naming the closest known key.
+
+    With ``only_typos``, keys close to no known key pass in silence (the
+    top level of a magic-cta-pipe config has sections for its other scripts).
+    """
+    for key in mapping:
+        if key in known:
+            continue
+        close = _closest(key, known, cutoff=0.8 if only_typos else 0.6)
+        if close is not None:
+            log.warning("%s: %s%s: unknown key, ignored; did you mean %s?",
+                        name, prefix, key, close)
+        elif not only_typos:
+            log.warning("%s: %s%s: unknown key, ignored (known keys: %s)",
+                        name, prefix, key, ", ".join(known))
+
+
+def _require(mapping: dict, key: str, path: str, name: str,
+             known: tuple[str, ...] = ()) -> Any:
     if not isinstance(mapping, dict) or key not in mapping:
-        raise ConfigError(f"{name}: missing key {path}")
+        typo = None
+        if isinstance(mapping, dict):
+            unknown = tuple(str(k) for k in mapping if k not in known)
+            typo = _closest(key, unknown)
+        hint = f" ({typo} is not a known key: a typo?)" if typo else ""
+        raise ConfigError(f"{name}: missing key {path}{hint}")
     return mapping[key]
 
 
@@ -208,22 +244,21 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: the config must be a YAML mapping")
-    tel_ids = _check_tel_ids(_require(raw, "mc_tel_ids", "mc_tel_ids", name), name)
-    coinc = _require(raw, "event_coincidence", "event_coincidence", name)
+    _warn_unknown(raw, TOP_KEYS, "", name, only_typos=True)
+    tel_ids = _check_tel_ids(_require(raw, "mc_tel_ids", "mc_tel_ids", name, TOP_KEYS), name)
+    coinc = _require(raw, "event_coincidence", "event_coincidence", name, TOP_KEYS)
     if not isinstance(coinc, dict):
         raise ConfigError(f"{name}: event_coincidence must be a mapping")
-    unknown = [str(k) for k in coinc if k not in COINCIDENCE_KEYS]
-    if unknown:
-        log.warning("%s: unknown key(s) event_coincidence.%s ignored (known: %s)",
-                    name, ", event_coincidence.".join(unknown), ", ".join(COINCIDENCE_KEYS))
+    _warn_unknown(coinc, COINCIDENCE_KEYS, "event_coincidence.", name)
     key = "event_coincidence.timestamp_type_lst"
-    ts_type = _require(coinc, "timestamp_type_lst", key, name)
+    ts_type = _require(coinc, "timestamp_type_lst", key, name, COINCIDENCE_KEYS)
     if ts_type not in TIMESTAMP_TYPES_LST:
         raise ConfigError(
             f"{name}: {key} = {ts_type!r} is unknown; use one of {', '.join(TIMESTAMP_TYPES_LST)}"
         )
     key = "event_coincidence.window_half_width"
-    window = quantity_ns(_require(coinc, "window_half_width", key, name), key, name)
+    window = quantity_ns(_require(coinc, "window_half_width", key, name, COINCIDENCE_KEYS),
+                         key, name)
     window_ns = int(np.round(window))
     if window_ns <= 0:
         raise ConfigError(f"{name}: {key} must be positive, got {coinc['window_half_width']!r}")
@@ -235,15 +270,19 @@ def parse_config(raw: Any, name: str = "config") -> CoincidenceConfig:
     start_ns, stop_ns = -10_000, 0
     if pre:
         key = "event_coincidence.n_pre_offset_search_events"
-        n_pre = _require(coinc, "n_pre_offset_search_events", key, name)
+        n_pre = _require(coinc, "n_pre_offset_search_events", key, name, COINCIDENCE_KEYS)
         if isinstance(n_pre, bool) or not isinstance(n_pre, int) or n_pre <= 0:
             raise ConfigError(f"{name}: {key} must be a positive integer, got {n_pre!r}")
     else:
-        offsets = _require(coinc, "time_offset", "event_coincidence.time_offset", name)
+        offsets = _require(coinc, "time_offset", "event_coincidence.time_offset", name,
+                           COINCIDENCE_KEYS)
+        if isinstance(offsets, dict):
+            _warn_unknown(offsets, _OFFSET_KEYS, "event_coincidence.time_offset.", name)
         bounds = []
         for end in ("start", "stop"):
             key = f"event_coincidence.time_offset.{end}"
-            bounds.append(int(np.round(quantity_ns(_require(offsets, end, key, name), key, name))))
+            value = _require(offsets, end, key, name, _OFFSET_KEYS)
+            bounds.append(int(np.round(quantity_ns(value, key, name))))
         start_ns, stop_ns = bounds
         if stop_ns <= start_ns:
             raise ConfigError(

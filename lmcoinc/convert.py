@@ -25,7 +25,7 @@ import polars as pl
 from .config import TIMESTAMP_TYPES_LST
 from .errors import InvalidFileError, OutputError
 from .io.atomic import atomic_file
-from .io.hdf5 import open_hdf5, read_table, table_fields, to_polars
+from .io.hdf5 import has_node, open_hdf5, read_table, table_fields, to_polars
 from .io.lst import LST_PARAMETERS_KEY
 from .io.magic import MAGIC_PARAMETERS_KEY
 from .timestamps import magic_ns, seconds_to_ns
@@ -111,9 +111,9 @@ def convert(
     path = Path(input_file)
     output = Path(output_file) if output_file is not None else path.with_suffix(".parquet")
     with open_hdf5(path) as handle:
-        if LST_PARAMETERS_KEY in handle:
+        if has_node(handle, LST_PARAMETERS_KEY):
             kind, key = "lst", LST_PARAMETERS_KEY
-        elif MAGIC_PARAMETERS_KEY in handle:
+        elif has_node(handle, MAGIC_PARAMETERS_KEY):
             kind, key = "magic", MAGIC_PARAMETERS_KEY
         else:
             raise InvalidFileError(

@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_CODES",
     "EXIT_INTERRUPTED",
     "EXIT_SUBRUNS_FAILED",
+    "BatchLockedError",
     "ConfigError",
     "InvalidFileError",
     "LmcoincError",
@@ -88,6 +89,10 @@ class OutputError(LmcoincError):
     """The output cannot be written."""
 
 
+class BatchLockedError(LmcoincError):
+    """Another ``lmcoinc batch`` is running on the output directory."""
+
+
 class SchedulerError(LmcoincError):
     """The Dask scheduler cannot be used (dask not installed, not reachable)."""
 
@@ -112,6 +117,7 @@ _CODES: dict[type[BaseException], int] = {
     MagicInputError: 14,
     OutputError: 15,
     ReportInputError: 16,
+    BatchLockedError: 17,
     KeyboardInterrupt: EXIT_INTERRUPTED,
 }
 
@@ -127,8 +133,9 @@ EXIT_CODES: dict[int, str] = {
     12: "invalid config file (missing, not YAML, missing or invalid key)",
     13: "invalid LST-1 file (missing, not HDF5, corrupt, wrong content)",
     14: "invalid MAGIC directory or file (idem), or MAGIC subarrays differ",
-    15: "output directory cannot be created or written",
+    15: "output cannot be written (no space left on device, quota, I/O error, ...)",
     16: "report: the directory holds no readable lmcoinc output",
+    17: "batch: the output directory is in use by another lmcoinc batch (pid, host named)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); no partial output left",
 }
 

@@ -46,9 +46,11 @@ class Run:
         return args + self.extra
 
 
-def make_good(directory: Path, duration_s: float = 1.0, seed: int = 0) -> Path:
+def make_good(directory: Path, duration_s: float = 1.0, seed: int = 0,
+              images: bool = False) -> Path:
     """Simulate a short good input into ``directory`` (``lst/`` and ``magic/``)."""
-    files = simulate(directory / "sim", SimulationConfig(duration_s=duration_s, seed=seed))
+    files = simulate(directory / "sim",
+                     SimulationConfig(duration_s=duration_s, seed=seed, images=images))
     (directory / "lst").mkdir()
     shutil.move(files.lst_file, directory / "lst" / files.lst_file.name)
     shutil.move(files.magic_dir, directory / "magic")

@@ -69,3 +69,53 @@ def image_differences(ours, reference) -> list[str]:
             if getattr(a[col], "unit", None) != getattr(b[col], "unit", None):
                 out.append(f"{key}.{col}: unit {a[col].unit} != {b[col].unit}")
     return out
+
+
+def hdf5_contents(path) -> dict[str, tuple]:
+    """Every node of an HDF5 file read with h5py: path → (dtype, bytes, attributes).
+
+    Equal contents make equal files for every reader; unlike the bytes of the
+    file, they do not depend on when the file was written.
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401 - the blosc/zstd filters
+
+    def value(v):
+        if isinstance(v, np.ndarray) and v.dtype.kind != "O":
+            return v.dtype.str, v.shape, v.tobytes()
+        return repr(v)
+
+    def attrs(node) -> dict:
+        return {k: value(node.attrs[k]) for k in sorted(node.attrs)}
+
+    out = {}
+    with h5py.File(path, "r") as handle:
+        out["/"] = (None, b"", attrs(handle))
+
+        def visit(name, node):
+            if isinstance(node, h5py.Dataset):
+                out[name] = (str(node.dtype), node[()].tobytes(), attrs(node))
+            else:
+                out[name] = (None, b"", attrs(node))
+
+        handle.visititems(visit)
+    return out
+
+
+def snapshot(directory) -> dict[str, tuple[int, bytes]]:
+    """The files of a directory: name → (inode, bytes): equal only if none was replaced."""
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(directory.iterdir())}
+
+
+def assert_same_outputs(out, reference, names) -> None:
+    """The subrun outputs ``names`` (HDF5 files) of two directories are the same, with
+    their Parquet tables."""
+    import polars as pl
+
+    for name in names:
+        assert differences(out / name, reference / name) == [], name
+        stem = name[:-3]
+        for table in ("events", "feature", "profile"):
+            ours = pl.read_parquet(out / f"{stem}.{table}.parquet")
+            theirs = pl.read_parquet(reference / f"{stem}.{table}.parquet")
+            assert ours.equals(theirs), (name, table)

@@ -4,6 +4,7 @@ the subrun exists, and an earlier complete output is kept unchanged."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +20,7 @@ from lmcoinc.io.atomic import atomic_file, atomic_outputs, write_error_text
 from lmcoinc.io.output import output_names, write_subrun_files
 
 from .badinputs import copy_good, run_cli
-
-
-def _snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
-    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(directory.iterdir())}
+from .compare import snapshot
 
 
 def _finals(directory: Path) -> dict[str, Path]:
@@ -135,18 +133,17 @@ def test_atomic_file(tmp_path):
 
 
 def _open_temp(pid: int, directory: Path) -> bool:
-    """Whether the process has the temporary HDF5 output file in ``directory`` open.
+    """Whether the process has a temporary output file in ``directory`` open.
 
-    That file is open only while the HDF5 output is written, well before the
-    Parquet files and the final renames.
+    Such a file is open only while an output is written (the HDF5 file from
+    memory, then the Parquet files), before the final renames.
     """
     fd_dir = Path(f"/proc/{pid}/fd")
     try:
         targets = [os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)]
     except OSError:
         return False
-    return any(t.startswith(f"{directory}/.") and ".h5." in t and t.endswith(".tmp")
-               for t in targets)
+    return any(t.startswith(f"{directory}/.") and t.endswith(".tmp") for t in targets)
 
 
 def _stopped(pid: int, timeout: float = 2.0) -> bool:
@@ -162,23 +159,29 @@ def _stopped(pid: int, timeout: float = 2.0) -> bool:
     return False
 
 
-def _interrupt_while_writing(argv: list[str], out: Path, sig: int, attempts: int = 8):
+def _interrupt_while_writing(run, sig: int, earlier: bool, attempts: int = 30):
     """Run ``lmcoinc`` and send ``sig`` while it writes a temporary output file.
 
     The process is stopped (SIGSTOP) as soon as it holds a temporary file of
-    ``out`` open, i.e. while writing and before the final renames; if it
-    still does once stopped, it gets ``sig`` and is resumed.
+    the output directory open, i.e. while writing and before the final
+    renames; if it still does once stopped, it gets ``sig`` and is resumed.
+    Returns the exit code, stdout, stderr and the output directory before.
     """
     for _ in range(attempts):
+        if earlier and not any(run.out.glob("*.h5")):
+            assert run_cli(run).returncode == 0
+        elif not earlier:  # an attempt that ran to its end left outputs
+            shutil.rmtree(run.out, ignore_errors=True)
+        before = snapshot(run.out) if earlier else {}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lmcoinc", *argv],
+            [sys.executable, "-m", "lmcoinc", *run.argv()],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         sent = False
         while proc.poll() is None:
-            if _open_temp(proc.pid, out):
+            if _open_temp(proc.pid, run.out):
                 os.kill(proc.pid, signal.SIGSTOP)
-                if _stopped(proc.pid) and _open_temp(proc.pid, out):
+                if _stopped(proc.pid) and _open_temp(proc.pid, run.out):
                     os.kill(proc.pid, sig)
                     sent = True
                 os.kill(proc.pid, signal.SIGCONT)
@@ -186,10 +189,8 @@ def _interrupt_while_writing(argv: list[str], out: Path, sig: int, attempts: int
                     break
         stdout, stderr = proc.communicate(timeout=120)
         if sent:
-            return proc.returncode, stdout, stderr
-        # finished before the signal could be sent: the earlier output was replaced
-        # by an identical complete one; try again
-        time.sleep(0.05)
+            return proc.returncode, stdout, stderr, before
+        time.sleep(0.05)  # finished before the signal could be sent: try again
     pytest.skip("could not catch the process while writing")
 
 
@@ -198,18 +199,14 @@ def _interrupt_while_writing(argv: list[str], out: Path, sig: int, attempts: int
 @pytest.mark.parametrize("earlier", [True, False], ids=["earlier_output", "no_earlier_output"])
 def test_signal_while_writing(good, tmp_path, sig, earlier):
     run = copy_good(good, tmp_path)
-    if earlier:
-        proc = run_cli(run)
-        assert proc.returncode == 0, proc.stderr
-    before = _snapshot(run.out) if earlier else {}
-    code, stdout, stderr = _interrupt_while_writing(run.argv(), run.out, sig)
+    code, stdout, stderr, before = _interrupt_while_writing(run, sig, earlier)
     assert code == 130, stderr
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("lmcoinc: error:")]
     assert errors == ["lmcoinc: error: interrupted; no partial output left"]
     assert stdout == ""
     # no temporary file left; the earlier output (if any) untouched, file by file
-    assert _snapshot(run.out) == before
+    assert snapshot(run.out) == before
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

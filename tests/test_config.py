@@ -226,20 +226,70 @@ def test_not_a_mapping(tmp_path, text):
         load_config(path)
 
 
-def test_magic_cta_pipe_config_with_other_sections(tmp_path):
-    """magic-cta-pipe's config file has sections for its other scripts: accepted."""
-    raw = {**DEFAULT, "LST": {"image_extractor": {"type": "LocalPeakWindowSum"}},
-           "MAGIC": {"magic_clean": {}}, "directions_matching": {}}
+def test_magic_cta_pipe_config_with_other_sections(tmp_path, caplog):
+    """magic-cta-pipe's config file has sections for its other scripts: accepted in silence."""
+    sections = ("LST", "MAGIC", "stereo_reco", "energy_regressor", "disp_regressor",
+                "event_classifier", "create_irf", "dl2_to_dl3", "cloud_correction",
+                "cloud_estimator", "general", "directories", "directions_matching")
+    raw = {**DEFAULT, **{section: {} for section in sections}}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
-    assert load_config(path).window_half_width_ns == 300
-
-
-def test_unknown_coincidence_key_is_warned(caplog):
-    raw = _with("event_coincidence.pre_offset_serch", False)
     with caplog.at_level(logging.WARNING, logger="lmcoinc.config"):
+        assert load_config(path).window_half_width_ns == 300
+    assert caplog.text == ""
+
+
+_FIXED_RANGE = _with("event_coincidence.pre_offset_search", False)
+
+
+@pytest.mark.parametrize(("key", "value", "warning"), [
+    ("event_coincidence.pre_offset_serch", True,
+     "cfg.yaml: event_coincidence.pre_offset_serch: unknown key, ignored; "
+     "did you mean pre_offset_search?"),
+    ("event_coincidence.n_pre_offset_events", 50,
+     "cfg.yaml: event_coincidence.n_pre_offset_events: unknown key, ignored; "
+     "did you mean n_pre_offset_search_events?"),
+    ("event_coincidence.colour", "blue",
+     "cfg.yaml: event_coincidence.colour: unknown key, ignored (known keys: timestamp_type_lst, "
+     "window_half_width, pre_offset_search, n_pre_offset_search_events, time_offset, "
+     "geometric_delay, min_coincidences, offset_history, offset_model, max_clock_offset, "
+     "max_drift_us_per_s, drift_slice)"),
+    ("save_image", True,
+     "cfg.yaml: save_image: unknown key, ignored; did you mean save_images?"),
+    ("event_coincidence.time_offset.stopp", "1 us",
+     "cfg.yaml: event_coincidence.time_offset.stopp: unknown key, ignored; did you mean stop?"),
+])
+def test_unknown_key_is_warned_with_the_closest_known_key(caplog, key, value, warning):
+    """One warning naming the key and its closest known key; the key is ignored."""
+    with caplog.at_level(logging.WARNING, logger="lmcoinc.config"):
+        found = parse_config(_with(key, value, _FIXED_RANGE), "cfg.yaml")
+    assert [r.getMessage() for r in caplog.records] == [warning]
+    assert found == parse_config(_FIXED_RANGE)
+
+
+def test_known_keys_give_no_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="lmcoinc.config"):
+        parse_config(_with("save_images", True, _FIXED_RANGE), "cfg.yaml")
+        parse_config(DEFAULT, "cfg.yaml")
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize(("key", "typo"), [
+    ("event_coincidence.window_half_width", "window_half_widht"),
+    ("event_coincidence", "event_coincidance"),
+    ("event_coincidence.time_offset.start", "strat"),
+])
+def test_missing_key_names_its_likely_typo(key, typo):
+    """A required key written wrong: the error names both the missing key and the typo."""
+    *parents, last = key.split(".")
+    raw = copy.deepcopy(_FIXED_RANGE)
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[typo] = node.pop(last)
+    with pytest.raises(ConfigError) as err:
         parse_config(raw, "cfg.yaml")
-    assert "unknown key(s) event_coincidence.pre_offset_serch ignored" in caplog.text
+    assert str(err.value) == f"cfg.yaml: missing key {key} ({typo} is not a known key: a typo?)"
 
 
 @settings(max_examples=500, deadline=None)

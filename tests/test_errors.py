@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -162,3 +163,11 @@ def test_no_shower_event_is_an_error():
     with pytest.raises(InvalidFileError, match="f.h5: no shower events"):
         prepare_lst(raw, 28.0, "dragon_time", "f.h5")
 
+
+
+def test_readme_lists_exit_codes():
+    """The README's table of exit codes has a row for each code of EXIT_CODES, and no other."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Errors and exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
+    assert codes == sorted(EXIT_CODES)

@@ -10,6 +10,7 @@ batch completed (:mod:`.records`) and writes a summary (:mod:`.summary`).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 import uuid
@@ -25,10 +26,12 @@ import polars as pl
 from ..checks import check_output_dir
 from ..config import CoincidenceConfig, load_config
 from ..errors import EXIT_SUBRUNS_FAILED, MagicInputError, OutputError, input_roles
+from ..io.atomic import remove_temporaries
 from ..io.magic import find_magic_files
 from .cache import MagicCache, build_magic_cache
 from .discovery import LST_GLOB, find_lst_files, subrun_ids
 from .executors import execute
+from .lock import output_lock
 from .night import NightLevel, levels_frame
 from .records import STATE_DIR, file_stat, fingerprint
 from .redo import add_night_columns, night_pass
@@ -45,6 +48,8 @@ __all__ = [
     "run_batch",
     "subrun_ids",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,6 +107,20 @@ def _tasks(lst_files: list[Path], magic_stats: list, output_dir: Path,
             config=config, fingerprint=fingerprint(config, path, magic_stats),
         ))
     return tasks
+
+
+def _remove_leftovers(output_dir: Path) -> None:
+    """Remove what batches killed with SIGKILL left: temporary files, MAGIC caches."""
+    removed = remove_temporaries(output_dir)
+    for path in (output_dir / STATE_DIR / "cache").iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.warning("%s: removed %d temporary files left by an interrupted batch",
+                    output_dir, len(removed))
 
 
 def _prepare_output(output_dir: Path) -> None:
@@ -174,20 +193,37 @@ def run_batch(
     with input_roles({magic_dir: MagicInputError}):
         magic_stats = [file_stat(p) for p in find_magic_files(magic_dir)]
     _prepare_output(output_dir)
-    tasks = _tasks(lst_files, magic_stats, output_dir, config)
-    rows = {t.index: row for t in tasks if not overwrite and (row := previous_row(t)) is not None}
-    pending = [t for t in tasks if t.index not in rows]
-    if pending:
-        reporter.start(len(tasks), len(pending), len(magic_stats))
-    with ExitStack() as stack:
-        cache = _LazyCache(stack, magic_dir, output_dir, config)
-        run = partial(_run, jobs=jobs, dask_scheduler=dask_scheduler, rows=rows, cache=cache)
-        model, redo = _passes(tasks, pending, rows, config, run, reporter, night)
-    summary, levels = _write_tables([rows[t.index] for t in tasks], model, config, output_dir)
+    with output_lock(output_dir):
+        _remove_leftovers(output_dir)
+        tasks = _tasks(lst_files, magic_stats, output_dir, config)
+        rows, (model, redo) = _process(tasks, magic_dir, config, overwrite, reporter, night,
+                                       partial(_run, jobs=jobs, dask_scheduler=dask_scheduler),
+                                       len(magic_stats))
+        summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
+                                        output_dir)
     failed = summary.filter(pl.col("status") == "failed").height
     return BatchResult(summary, output_dir / "summary.parquet",
                        EXIT_SUBRUNS_FAILED if failed else 0, time.perf_counter() - started,
                        levels, len(redo))
+
+
+_Model = dict[int, list[NightLevel]]
+
+
+def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig,
+             overwrite: bool, reporter: BatchReporter, night: bool, execute_: Callable,
+             n_magic: int) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
+    """The rows of the tasks (those done before kept unless ``overwrite``) and
+    the night model with the subruns it redid."""
+    rows = {t.index: row for t in tasks
+            if not overwrite and (row := previous_row(t)) is not None}
+    pending = [t for t in tasks if t.index not in rows]
+    if pending:
+        reporter.start(len(tasks), len(pending), n_magic)
+    with ExitStack() as stack:
+        cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config)
+        run = partial(execute_, rows=rows, cache=cache)
+        return rows, _passes(tasks, pending, rows, config, run, reporter, night)
 
 
 def _passes(
@@ -269,4 +305,8 @@ def _run(
             rows[index[row["lst_file"]]] = row
         report(row)
 
-    execute([replace(t, magic=cache.get()) for t in tasks], jobs, dask_scheduler, done)
+    try:
+        execute([replace(t, magic=cache.get()) for t in tasks], jobs, dask_scheduler, done)
+    finally:
+        if dask_scheduler is None:  # every worker has ended: what they left is garbage
+            remove_temporaries(cache.output_dir)  # (a worker stopped twice by a Ctrl-C)

@@ -6,14 +6,14 @@ finishes; a task whose worker dies becomes a ``failed`` row.
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from ..errors import SchedulerError
+from ..signals import raise_if_interrupted
 from .task import SubrunTask, failed_row, run_task
+from .workers import death_message, run_in_workers, run_task_in_worker
 
 __all__ = ["execute"]
 
@@ -25,27 +25,16 @@ def execute(tasks: list[SubrunTask], jobs: int, dask_scheduler: str | None, done
     if dask_scheduler is not None:
         _execute_dask(tasks, dask_scheduler, done)
     elif jobs > 1:
-        _execute_pool(tasks, jobs, done)
+        def died(task: SubrunTask, exitcode: int | None) -> None:
+            signalled = exitcode is not None and exitcode < 0
+            code = 128 - exitcode if signalled else 1  # as a shell reports it
+            done(failed_row(task, death_message(exitcode), exit_code=code))
+
+        run_in_workers(tasks, jobs, run_task_in_worker, done, died)
     else:
         for task in tasks:
             done(run_task(task))
-
-
-def _execute_pool(tasks: list[SubrunTask], jobs: int, done: Done) -> None:
-    ctx = multiprocessing.get_context("spawn")  # safe with polars' and HDF5's threads
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx)
-    try:
-        futures = {pool.submit(run_task, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                row = future.result()
-            except Exception as err:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
-                row = failed_row(futures[future], f"worker process died: {err}")
-            done(row)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+            raise_if_interrupted()  # an interrupt that an extension turned into an error
 
 
 def _execute_dask(tasks: list[SubrunTask], address: str, done: Done) -> None:
@@ -62,15 +51,23 @@ def _execute_dask(tasks: list[SubrunTask], address: str, done: Done) -> None:
         raise SchedulerError(f"cannot connect to the Dask scheduler {address}: {err}") from None
     token = uuid.uuid4().hex[:8]
     try:
-        futures = {}
-        for task in tasks:
-            key = f"lmcoinc-{task.lst_file.name}-{token}"
-            futures[client.submit(run_task, task, key=key, pure=False)] = task
+        keys = [f"lmcoinc-{task.lst_file.name}-{token}" for task in tasks]
+        # submitted together: the scheduler queues them as one group (worker-saturation)
+        submitted = client.map(run_task_in_worker, tasks, key=keys, pure=False)
+        futures = dict(zip(submitted, tasks, strict=True))
         for future in dask_as_completed(list(futures)):
             try:
                 row = future.result()
             except Exception as err:  # noqa: BLE001 - worker lost, deserialization error
-                row = failed_row(futures[future], f"Dask task failed: {err}")
+                row = failed_row(futures[future], _dask_failure(err))
             done(row)
     finally:
         client.close()
+
+
+def _dask_failure(err: Exception) -> str:
+    """The summary's error for a task that Dask could not run."""
+    if type(err).__name__ == "KilledWorker":  # its worker(s) died while running it
+        return ("Dask worker died while running it (KilledWorker: killed, out of memory? "
+                "see the worker's log)")
+    return f"Dask task failed: {type(err).__name__}: {err}"

@@ -83,10 +83,10 @@ def empty_row(task: SubrunTask) -> dict[str, Any]:
     return row
 
 
-def failed_row(task: SubrunTask, message: str) -> dict[str, Any]:
+def failed_row(task: SubrunTask, message: str, exit_code: int = 1) -> dict[str, Any]:
     """The row of a task that did not report (e.g. its worker died)."""
     row = empty_row(task)
-    row.update(status="failed", exit_code=1, error=one_line(message))
+    row.update(status="failed", exit_code=exit_code, error=one_line(message))
     return row
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,9 @@ def fail(err: BaseException) -> typer.Exit:
     module may have turned the KeyboardInterrupt into another exception).
     """
     if isinstance(err, KeyboardInterrupt) or interrupted():
+        if _CONSOLE:  # cleaned up, ending: a second signal must not change the exit code
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         print("lmcoinc: error: interrupted; no partial output left", file=sys.stderr)
         return typer.Exit(exit_code(KeyboardInterrupt()))
     if isinstance(err, LmcoincError):

@@ -88,7 +88,8 @@ _BATCH_HELP = (
     "no_coincidence (a normal outcome, like exit code 3 of run), failed. "
     "Exit codes: 0 no subrun failed; 4 at least one subrun failed (see the summary); "
     "2 usage error or unusable Dask scheduler; 12 invalid config; 13 no LST files; "
-    "7/14 invalid MAGIC directory; 15 output cannot be written; 130 interrupted."
+    "7/14 invalid MAGIC directory; 15 output cannot be written; 17 OUTPUT_DIR in use by "
+    "another batch; 130 interrupted."
 )
 
 

@@ -20,7 +20,13 @@ from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["atomic_file", "atomic_outputs", "is_write_error", "write_error_text"]
+__all__ = [
+    "atomic_file",
+    "atomic_outputs",
+    "is_write_error",
+    "remove_temporaries",
+    "write_error_text",
+]
 
 _ERRNO_TEXT = {
     errno.ENOSPC: "no space left on device",
@@ -63,6 +69,26 @@ def write_error_text(err: BaseException) -> str:
 
 def _temp_name(final: Path, token: str) -> Path:
     return final.with_name(f".{final.name}.{token}.tmp")
+
+
+#: Names of the temporary files and the backups of the commit (``.<name>.<token>.tmp|bak``).
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.(?:tmp|bak)$")
+
+
+def remove_temporaries(directory: str | Path) -> list[Path]:
+    """Remove the temporary files that writers killed with SIGKILL left under ``directory``.
+
+    Only safe when no writer can be running there (``lmcoinc batch`` calls it
+    holding the lock of its output directory). Returns the files removed.
+    """
+    removed = []
+    for parent, _, names in os.walk(directory):
+        for name in names:
+            if _TEMPORARY.match(name):
+                path = Path(parent) / name
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 @contextmanager

@@ -9,6 +9,7 @@ Failures raise :class:`~lmcoinc.errors.InvalidFileError` naming the file.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -20,24 +21,30 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
+from .chunks import damaged_chunk_index, find_bad_chunk, fletcher32
 
 __all__ = [
     "attributes",
+    "datasets",
     "describe_error",
     "find_bad_chunk",
     "fletcher32",
+    "has_node",
     "open_hdf5",
     "read_table",
     "table_fields",
     "to_polars",
 ]
 
+log = logging.getLogger(__name__)
+
 _TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
 
 def describe_error(err: Exception) -> str:
     """One line from an HDF5 error: its innermost message."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)  # unquoted
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     for line in lines:
         low = line.lower()
         if "checksum" in low or "fletcher" in low:
@@ -48,57 +55,6 @@ def describe_error(err: Exception) -> str:
     first = lines[0] if lines else type(err).__name__
     inner = re.search(r"\(([^()]*)\)\s*$", first)  # h5py: "Can't read data (the reason)"
     return (inner[1] if inner else first)[:160]
-
-
-def fletcher32(data: bytes) -> int:
-    """HDF5's Fletcher-32 checksum (``H5_checksum_fletcher32``) of a byte string."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    even = len(buf) - len(buf) % 2
-    words = (buf[0:even:2].astype(np.uint64) << np.uint64(8)) | buf[1:even:2]
-    sum1 = sum2 = 0
-    for start in range(0, len(words), 360):  # HDF5 folds the sums every 360 words
-        prefix = np.cumsum(words[start : start + 360], dtype=np.uint64)
-        sum2 += len(prefix) * sum1 + int(prefix.sum())
-        sum1 += int(prefix[-1])
-        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    if len(buf) % 2:
-        sum1 += int(buf[-1]) << 8
-        sum2 += sum1
-        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
-    sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
-    return (sum2 << 16) | sum1
-
-
-def _checksum_ok(chunk: bytes) -> bool:
-    stored = int.from_bytes(chunk[-4:], "little")
-    computed = fletcher32(chunk[:-4])
-    # HDF5 also accepts the byte-swapped sum written by its releases before 1.6.3.
-    swapped = ((computed & 0x00FF00FF) << 8) | ((computed >> 8) & 0x00FF00FF)
-    return stored in (computed, swapped)
-
-
-def find_bad_chunk(dataset: Any) -> tuple[int, int] | None:
-    """Rows (first, last) of the first stored chunk of a 1-D table whose checksum fails.
-
-    None if the table has no fletcher32 filter or all its checksums are right.
-    """
-    if not dataset.fletcher32 or dataset.chunks is None or len(dataset.chunks) != 1:
-        return None
-    step, n_rows = int(dataset.chunks[0]), int(dataset.shape[0])
-    dsid = dataset.id
-    try:
-        for index in range(dsid.get_num_chunks()):
-            info = dsid.get_chunk_info(index)
-            _, chunk = dsid.read_direct_chunk(info.chunk_offset)
-            if not _checksum_ok(chunk):
-                start = int(info.chunk_offset[0])
-                return start, min(start + step, n_rows) - 1
-    except Exception:  # noqa: BLE001 - no direct chunk access: no diagnosis
-        return None
-    return None
 
 
 @contextmanager
@@ -142,22 +98,63 @@ def open_hdf5(path: str | Path) -> Iterator[Any]:
         handle.close()
 
 
+@contextmanager
+def _reading(path: str | Path, what: str) -> Iterator[None]:
+    """Within the block, h5py's error reading ``what`` (corrupt metadata) is an
+    :class:`InvalidFileError` naming the file."""
+    try:
+        yield
+    except (OSError, RuntimeError, KeyError, ValueError) as err:
+        raise InvalidFileError(
+            path, f"cannot read {what}: {describe_error(err)} (file corrupted)"
+        ) from None
+
+
+def has_node(handle: Any, key: str) -> bool:
+    """Whether the file has a node at ``key`` (``key in handle``, with clear errors).
+
+    A node is absent only if the groups on its path list their members: a
+    corrupt group, whose names cannot be read, is an error, not an absence.
+    """
+    import h5py
+
+    with _reading(handle.filename, key):
+        if key in handle:
+            return True
+        group = handle["/"]
+        for part in key.strip("/").split("/"):
+            if not isinstance(group, h5py.Group) or part not in list(group):
+                return False
+            group = group[part]
+    return False
+
+
+def datasets(handle: Any, group: str) -> list[tuple[str, Any]]:
+    """(node path, dataset) of every dataset under a group."""
+    import h5py
+
+    found: list[tuple[str, Any]] = []
+    with _reading(handle.filename, group):
+        handle[group].visititems(lambda _, obj: found.append((obj.name, obj))
+                                 if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
 def _table(handle: Any, key: str, what: str = "") -> Any:
     """The dataset of a table, or an error naming the file."""
     import h5py
 
     path = handle.filename
-    try:
-        node = handle.get(key)
-    except Exception as err:  # noqa: BLE001 - corrupt metadata
-        raise InvalidFileError(
-            path, f"cannot read {key}: {describe_error(err)} (file corrupted)"
-        ) from None
     hint = f" ({what})" if what else ""
-    if node is None:
-        raise InvalidFileError(path, f"no table {key}{hint}")
-    if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
-        raise InvalidFileError(path, f"{key} is not a table{hint}")
+    with _reading(path, key):
+        node = handle.get(key)
+        if node is None:
+            raise InvalidFileError(path, f"no table {key}{hint}")
+        if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
+            raise InvalidFileError(path, f"{key} is not a table{hint}")
+        damaged = damaged_chunk_index(node)
+    if damaged:
+        raise InvalidFileError(path, f"{key}: {damaged} (file corrupted)")
     return node
 
 
@@ -238,7 +235,9 @@ def read_table(
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
         raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
-    return _as_pytables(data, _bool_fields(node))
+    with _reading(handle.filename, f"the column types of {key}"):
+        bools = _bool_fields(node)
+    return _as_pytables(data, bools)
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
@@ -255,42 +254,77 @@ def attributes(node: Any) -> dict[str, Any]:
 
     PyTables' own attributes (CLASS, TITLE, FIELD_*, ...) are left out;
     strings become ``numpy.str_`` (UTF-8) or ``numpy.bytes_`` (ASCII), also
-    when empty, and booleans ``numpy.bool_``. A value that PyTables would
-    unpickle (an ASCII string ending with ".") is dropped: neither run nor
-    copied on; so is an empty value of another type (PyTables writes none).
+    when empty, and booleans ``numpy.bool_``. Only plain values are kept:
+    numbers, booleans and strings, scalars or arrays. A value that PyTables
+    would unpickle (an ASCII string ending with ".") is dropped with a
+    warning, as are other kinds (objects, compounds, references) and
+    unreadable attributes: neither run, nor copied on to an output where
+    PyTables would unpickle them; an empty value of another type than a
+    string is dropped (PyTables writes none).
+
+    Raises
+    ------
+    InvalidFileError
+        If the attributes cannot be listed, or a name or a string is not
+        text (a damaged file: such metadata has no checksum).
     """
     out = {}
-    for name in node.attrs:
+    path = node.file.filename
+    with _reading(path, f"the attributes of {node.name}"):
+        names = list(node.attrs)
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidFileError(path, f"an attribute name of {node.name} is not text "
+                                   "(file corrupted)")
         if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
             continue
-        value = _attribute(node.attrs, name)
-        if value is not None:
+        value, problem = _plain_attribute(node, name)
+        if problem == _NOT_TEXT:
+            raise InvalidFileError(path, f"attribute {name} of {node.name} is {problem} "
+                                   "(file corrupted)")
+        if problem and problem != _EMPTY:
+            log.warning("%s: attribute %s of %s ignored (%s)", path, name, node.name, problem)
+        else:
             out[name] = value
     return out
 
 
-def _attribute(attrs: Any, name: str) -> Any:
-    """One attribute as PyTables gives it; None for a pickle or an empty non-string."""
+_NOT_TEXT = "not text"
+_EMPTY = "an empty value"
+
+
+def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
+    """(value as PyTables gives it, "") of a plain attribute; (None, why it is not) otherwise."""
     import h5py
     from h5py import h5t
 
-    value = attrs[name]
-    stored = attrs.get_id(name).get_type()
+    try:
+        value = node.attrs[name]
+        stored = node.attrs.get_id(name).get_type()
+    except Exception as err:  # noqa: BLE001 - unsupported type, corrupt attribute
+        return None, f"unreadable: {describe_error(err)}"
     utf8 = stored.get_class() == h5t.STRING and stored.get_cset() == h5t.CSET_UTF8
     if isinstance(value, h5py.Empty):
         if value.dtype.kind != "S":
-            return None
-        return np.str_("") if utf8 else np.bytes_(b"")
-    if isinstance(value, str):
-        return np.str_(value)
+            return None, _EMPTY
+        return (np.str_("") if utf8 else np.bytes_(b"")), ""
     if isinstance(value, np.bytes_):
-        if utf8:
-            return np.str_(value.decode())
-        if value.endswith(b".") and value not in (b"0", b"0."):
-            return None
+        if value.endswith(b".") and value not in (b"0", b"0.") and not utf8:
+            return None, "a pickled Python object, not read"
+        try:
+            text = value.decode()
+        except UnicodeDecodeError:
+            return None, _NOT_TEXT
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            return None, _NOT_TEXT
+        return (np.str_(text) if utf8 else value), ""
+    if isinstance(value, str):
+        return np.str_(value), ""
     if stored.get_class() == h5t.BITFIELD and stored.get_size() == 1:
-        return np.asarray(value).astype(np.bool_)[()]
-    return value
+        return np.asarray(value).astype(np.bool_)[()], ""
+    if isinstance(value, np.generic | np.ndarray) and value.dtype.kind in "biufcSU":
+        return value, ""
+    return None, f"not a plain value ({type(value).__name__})"
 
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",

@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
-from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5 import attributes, has_node, open_hdf5, read_table
+from .hdf5_image import HDF5Image, open_output
 from .lst import LST_IMAGES_KEY
 from .magic import MAGIC_IMAGES_KEY
 
@@ -33,7 +34,7 @@ def _image_rows(
 ) -> tuple[np.ndarray, dict]:
     """The image rows of ``keys`` (of ``tel_id`` if given) in a file, and the table's attributes."""
     with open_hdf5(path) as handle:
-        if key not in handle:
+        if not has_node(handle, key):
             raise InvalidFileError(path, f"no image table {key} (needed by save_images)")
         index_columns = ["obs_id", "event_id"] + (["tel_id"] if tel_id is not None else [])
         ids = read_table(handle, key, columns=index_columns)
@@ -45,7 +46,7 @@ def _image_rows(
 
 
 def copy_images(
-    output_file: Path,
+    output_file: Path | HDF5Image,
     events: pl.DataFrame,
     lst_file: Path,
     magic_files: list[Path],
@@ -65,7 +66,7 @@ def copy_images(
 
     plan = [("LST-1", [lst_file], LST_IMAGES_KEY, "lst")]
     plan += [(name, magic_files, MAGIC_IMAGES_KEY, "magic") for name in ("MAGIC-I", "MAGIC-II")]
-    with tables.open_file(str(output_file), mode="a") as out:
+    with open_output(output_file) as out:
         for name, files, key, tag in plan:
             tel_id = tel_ids[name]
             keys = events.filter(pl.col("tel_id") == tel_id).select(

@@ -26,7 +26,7 @@ import polars as pl
 
 from ..columns import MAGIC_INDEX
 from ..errors import InvalidFileError
-from .hdf5 import open_hdf5, read_table, table_fields, to_polars
+from .hdf5 import has_node, open_hdf5, read_table, table_fields, to_polars
 
 __all__ = [
     "MAGIC_IMAGES_KEY",
@@ -102,7 +102,7 @@ def iter_magic_files(
     first: tuple[Path, tuple[str, ...]] | None = None
     for path in find_magic_files(directory):
         with open_hdf5(path) as handle:
-            if MAGIC_PARAMETERS_KEY not in handle:
+            if not has_node(handle, MAGIC_PARAMETERS_KEY):
                 log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
                 continue
             names = table_fields(handle, MAGIC_PARAMETERS_KEY)

@@ -21,6 +21,8 @@ from ..errors import OutputError
 from .atomic import atomic_outputs, is_write_error, write_error_text
 from .dataset import TABLES as DATASET_TABLES
 from .dataset import normalize, partition_file
+from .hdf5 import describe_error
+from .hdf5_image import HDF5Image, open_output
 
 __all__ = [
     "TABLES",
@@ -118,11 +120,9 @@ def _blocks(table: Table) -> Iterator[pl.DataFrame]:
     return iter([table]) if isinstance(table, pl.DataFrame) else table.iter_blocks()
 
 
-def write_hdf5_tables(path: Path, tables_: dict[str, Table]) -> None:
+def write_hdf5_tables(output: Path | HDF5Image, tables_: dict[str, Table]) -> None:
     """Write the tables as plain PyTables tables (readable by ``pandas.read_hdf``)."""
-    import tables
-
-    with tables.open_file(str(path), mode="w") as handle:
+    with open_output(output) as handle:
         for name, table in tables_.items():
             group, node = hdf5_node(name)
             blocks = _blocks(table)
@@ -168,7 +168,8 @@ def write_subrun_files(
     tables_ : dict
         The tables of the HDF5 file ("events", "feature", "profile", ...).
     extra : callable, optional
-        Called with the temporary HDF5 path to add content (subarray, images).
+        Called with the HDF5 output (an :class:`~lmcoinc.io.hdf5_image.HDF5Image`,
+        built in memory and written at the end) to add content (subarray, images).
     dataset : DatasetPartition, optional
         Also write the tables, in the dataset's schema, to this partition.
     parquet_tables : dict, optional
@@ -191,19 +192,23 @@ def write_subrun_files(
     if dataset is not None:
         finals.update(dataset.paths())
     with atomic_outputs(finals) as temps:
+        current = "hdf5"  # the output being written, for the message
         try:
-            write_hdf5_tables(temps["hdf5"], tables_)
-            if extra is not None:
-                extra(temps["hdf5"])
+            with HDF5Image(temps["hdf5"]) as hdf5:
+                write_hdf5_tables(hdf5, tables_)
+                if extra is not None:
+                    extra(hdf5)
+                hdf5.save()
             for name, table in (parquet_tables or tables_).items():
+                current = name
                 _write_parquet(table, temps[name])
                 if dataset is not None and name in DATASET_TABLES:
-                    _write_parquet(table, temps[f"dataset:{name}"],
+                    current = f"dataset:{name}"
+                    _write_parquet(table, temps[current],
                                    partial(normalize, name, magic_tel_ids=dataset.magic_tel_ids))
         except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
             if not (is_write_error(err) or isinstance(err, HDF5ExtError)):
                 raise
-            raise OutputError(
-                f"{finals['hdf5'].parent}: cannot write output ({write_error_text(err)})"
-            ) from None
+            cause = write_error_text(err) if is_write_error(err) else describe_error(err)
+            raise OutputError(f"{finals[current]}: cannot write ({cause})") from None
     return finals

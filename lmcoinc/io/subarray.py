@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import InvalidFileError
 from ..instrument import REFERENCE_ITRS, telescope_positions
-from .hdf5 import attributes, open_hdf5, read_table
+from .hdf5 import attributes, datasets, has_node, open_hdf5, read_table
+from .hdf5_image import HDF5Image, open_output
 
 __all__ = [
     "OUTPUT_SUBARRAY_NAME",
@@ -97,10 +98,10 @@ def read_raw_subarray(path: str | Path, all_attrs: bool = True) -> RawSubarray |
     """
     path = Path(path)
     with open_hdf5(path) as handle:
-        if LAYOUT not in handle:
+        if not has_node(handle, LAYOUT):
             return None
         tables_, attrs = {}, {}
-        for key, node in _datasets(handle[INSTRUMENT]):
+        for key, node in datasets(handle, INSTRUMENT):
             try:
                 tables_[key] = read_table(handle, key)
             except InvalidFileError as err:
@@ -109,9 +110,31 @@ def read_raw_subarray(path: str | Path, all_attrs: bool = True) -> RawSubarray |
             if not all_attrs:
                 found = {k: v for k, v in found.items() if k in _COMPARED_ATTRS}
             attrs[key] = found
-    if OPTICS not in tables_:
-        raise InvalidFileError(path, f"subarray description without {OPTICS}")
+    _check_tables(path, tables_)
     return RawSubarray(path, tables_, attrs)
+
+
+_LAYOUT_COLUMNS = ("tel_id", "name", "type", "camera_name", "optics_name", "tel_description")
+
+
+def _check_tables(path: Path, tables_: dict[str, np.ndarray]) -> None:
+    """The tables and columns that the output subarray is made of, and the rows the
+    layout's indices point to, must be there (else the file is damaged)."""
+    missing = [key for key in (LAYOUT, OPTICS) if key not in tables_]
+    names = (tables_[LAYOUT].dtype.names or ()) if not missing else ()
+    if "camera_index" in names:  # layout 2.0 (the obsolete 1.0: see lst_subarray)
+        layout = tables_[LAYOUT]
+        missing = [f"{LAYOUT} column {c}" for c in _LAYOUT_COLUMNS if c not in names]
+        if not missing:
+            missing = [f"{CAMERA}/{kind}_{i}" for i in np.unique(layout["camera_index"])
+                       for kind in ("geometry", "readout") if f"{CAMERA}/{kind}_{i}" not in tables_]
+            n_optics = len(tables_[OPTICS])
+            if "optics_index" not in names or np.any(
+                (layout["optics_index"] < 0) | (layout["optics_index"] >= n_optics)
+            ):
+                missing.append(f"{OPTICS} rows for the layout's optics_index")
+    if missing:
+        raise InvalidFileError(path, f"subarray description without {', '.join(missing)}")
 
 
 def default_lst_subarray() -> RawSubarray:
@@ -150,7 +173,7 @@ def _stored_chunks(path: Path) -> tuple | None:
         with h5py.File(path, "r") as handle:
             if LAYOUT not in handle:
                 return None
-            for name, node in _datasets(handle[INSTRUMENT]):
+            for name, node in datasets(handle, INSTRUMENT):
                 dsid = node.id
                 if node.chunks is None:
                     chunks = (node[()].tobytes(),)
@@ -162,19 +185,9 @@ def _stored_chunks(path: Path) -> tuple | None:
                 tables_[name] = (node.shape, node.dtype, chunks)
             layout = handle[LAYOUT].attrs
             attrs = {k: layout[k] for k in _COMPARED_ATTRS if k in layout}
-    except (OSError, KeyError, ValueError):
+    except Exception:  # noqa: BLE001 - unreadable: the caller decodes them (and says why)
         return None
     return tables_, repr(sorted(attrs.items()))
-
-
-def _datasets(group) -> list:
-    """(full node path, dataset) of every dataset under a group."""
-    import h5py
-
-    found = []
-    group.visititems(lambda _, obj: found.append((obj.name, obj))
-                     if isinstance(obj, h5py.Dataset) else None)
-    return found
 
 
 def check_same_subarrays(files: list[Path]) -> RawSubarray:
@@ -192,6 +205,9 @@ def check_same_subarrays(files: list[Path]) -> RawSubarray:
     first = read_raw_subarray(files[0])
     if first is None:
         raise InvalidFileError(files[0], "no subarray description")
+    if "camera_index" not in (first.tables[LAYOUT].dtype.names or ()):
+        raise InvalidFileError(files[0], "subarray description in ctapipe's obsolete layout "
+                               "(no camera_index)")
     stored = _stored_chunks(files[0]) if len(files) > 1 else None
     for path in files[1:]:
         if stored is not None and _stored_chunks(path) == stored:
@@ -283,7 +299,7 @@ def _layout(rows: list, tel_ids: dict[str, int], camera_names: list, optics_name
 
 
 def write_subarray(
-    output_file: Path, lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]
+    output_file: Path | HDF5Image, lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]
 ) -> None:
     """Write the "LST-MAGIC-Array" subarray of the telescopes in use.
 
@@ -296,9 +312,10 @@ def write_subarray(
     InvalidFileError
         If a telescope in use is not described in its input subarray.
     """
-    import tables
-
     rows = _telescope_rows(lst, magic, tel_ids)
+    if lst.tables[OPTICS].dtype.names != magic.tables[OPTICS].dtype.names:
+        raise InvalidFileError(lst.path, f"the columns of {OPTICS} differ from those of "
+                               f"{magic.path} (another ctapipe version, or a damaged file)")
     # Unique cameras and optics, ordered by name as ctapipe does.
     cameras = {row["camera_name"]: (src, int(row["camera_index"])) for _, _, src, row in rows}
     optics = {row["optics_name"]: src.tables[OPTICS][int(row["optics_index"])]
@@ -329,7 +346,7 @@ def write_subarray(
         _string_widths(optics_table), soft_version,
     )
     optics_attrs["TAB_VER"] = source_optics.get("TAB_VER", "4.0")
-    with tables.open_file(str(output_file), mode="a") as out:
+    with open_output(output_file) as out:
         _write(out, LAYOUT, layout, layout_attrs)
         _write(out, OPTICS, optics_table, optics_attrs)
         for index, cam in enumerate(camera_names):
