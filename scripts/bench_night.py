@@ -63,8 +63,10 @@ def measure(cmd: list[str], work: Path, log: Path) -> dict:
     report = work / "measure.json"
     report.unlink(missing_ok=True)
     with open(log, "w") as out:
+        # In ``work``: ``python -m`` puts the working directory first on sys.path, so a run
+        # from the repository would import its lmcoinc whatever PYTHONPATH says.
         code = subprocess.call([sys.executable, "-c", _WRAPPER, str(report), *cmd],
-                               stdout=out, stderr=subprocess.STDOUT)
+                               stdout=out, stderr=subprocess.STDOUT, cwd=work)
     data = json.loads(report.read_text()) if report.exists() else {"kb": 0, "wall": float("nan")}
     return {"returncode": code, "wall_s": data["wall"], "peak_rss_mb": data["kb"] / 1024,
             "cpu_s": data.get("cpu", float("nan")), "command": shlex.join(cmd), "log": str(log)}
@@ -133,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    night = simulate(args.cache, args.subruns, args.subrun_s, args.seed)
-    work = args.work or args.cache / "night-work"
+    night = simulate(args.cache.resolve(), args.subruns, args.subrun_s, args.seed)
+    work = (args.work or args.cache / "night-work").resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     from lmcoinc.config import default_config_text

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="report runs (default 3)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
+    args.cache = args.cache.resolve()
 
     sys.path.insert(0, str(REPO))
     night = simulate(args.cache, args.subruns, args.subrun_s, args.seed)
