@@ -237,6 +237,42 @@ def test_magic_telescope_not_in_the_config(night, tmp_path):
     assert proc.exit_code == 14 and message in proc.output, proc.output
 
 
+def test_magic_cache_workers_tell_what_one_process_tells(night, tmp_path):
+    """The MAGIC cache made by worker processes (-j 2) warns and fails as one process does, in
+    file order: invalid times in one file, a missing column in a later one."""
+    import subprocess
+    import sys
+
+    import tables
+
+    magic = tmp_path / "magic"
+    shutil.copytree(night.magic_dir, magic)
+    files = sorted(magic.glob("dl1_M*.h5"))
+    with tables.open_file(str(files[1]), mode="a") as handle:
+        table = handle.get_node("/events/parameters")
+        table.modify_column(0, 3, column=np.zeros(3, dtype=table.coldtypes["time_sec"]),
+                            colname="time_sec")
+    with tables.open_file(str(files[4]), mode="a") as handle:
+        table = handle.get_node("/events/parameters")
+        rows, filters = table.read(), table.filters
+        kept = [n for n in rows.dtype.names if n != "intensity"]
+        handle.remove_node(table)
+        handle.create_table("/events", "parameters", obj=rows[kept], filters=filters)
+
+    def stderr(jobs: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-m", "lmcoinc", "batch", "-l", str(night.lst_dir),
+                               "-m", str(magic), "-o", str(tmp_path / f"out{jobs}"), "-j", jobs,
+                               "--no-progress"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 14, proc.stderr
+        return [line for line in proc.stderr.splitlines() if str(magic) in line]
+
+    told = stderr("1")
+    assert len(told) == 2 and str(files[1]) in told[0] and "3 of" in told[0]
+    assert told[1] == (f"lmcoinc: error: {files[4]}: /events/parameters lacks column(s) "
+                       "intensity")
+    assert stderr("2") == told
+
+
 def test_corrupt_subrun_fails_alone(night, tmp_path):
     lst = tmp_path / "lst"
     shutil.copytree(night.lst_dir, lst)

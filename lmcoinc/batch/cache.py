@@ -23,28 +23,15 @@ import polars as pl
 from ..columns import MAGIC_INDEX
 from ..config import CoincidenceConfig
 from ..errors import InvalidFileError, NoMagicEventsError
-from ..io.atomic import atomic_file
-from ..io.magic import MagicFile, arrange_magic, invalid_magic_times, iter_magic_files
+from ..io.magic import arrange_magic, find_magic_files
 from ..io.magic_events import MagicEvents
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
-from ..memory import release_free_memory
 from ..sources import useful_magic_range
-from ..timestamps import magic_ns
 from ..timing import StageTimer
+from .cache_runs import TIME_COLUMN as _T
+from .cache_runs import CacheRun, PreparedFile, prepare_files
 
 __all__ = ["CacheRun", "MagicCache", "build_magic_cache"]
-
-_T = "_lmcoinc_t_ns"
-_ROW_GROUP = 16_384
-
-
-@dataclass(frozen=True)
-class CacheRun:
-    """One Parquet file of the cache: the prepared events of one MAGIC file, by time."""
-
-    path: Path
-    t_min: int
-    t_max: int
 
 
 @dataclass(frozen=True)
@@ -111,36 +98,7 @@ class MagicCache:
         return found
 
 
-@dataclass(frozen=True)
-class _Written:
-    """What the cache keeps of one MAGIC file: its run (None: no valid time), its (obs_id,
-    tel_id) pairs, the ids of its rows with an invalid time, its telescopes and schema."""
-
-    run: CacheRun | None
-    runs_of: set
-    invalid_ids: pl.DataFrame
-    tel_ids: set
-    schema: pl.Schema
-
-
-def _write_run(found: MagicFile, index: int, directory: Path) -> _Written:
-    """Write the events with a valid time of one MAGIC file, sorted by time, to a cache run."""
-    raw = found.frame
-    bad = invalid_magic_times(raw)
-    frame = arrange_magic(raw.filter(~bad))
-    invalid_ids = arrange_magic(raw.filter(bad)).select(MAGIC_INDEX)
-    run = None
-    if frame.height:
-        t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
-        run = CacheRun(directory / f"run-{index:05}.parquet", int(t.min()), int(t.max()))
-        with atomic_file(run.path) as temp:
-            frame.with_columns(pl.Series(_T, t, dtype=pl.Int64)).sort(_T, maintain_order=True) \
-                .write_parquet(temp, compression="lz4", statistics=True, row_group_size=_ROW_GROUP)
-    return _Written(run, set(raw.select("obs_id", "tel_id").unique().iter_rows()), invalid_ids,
-                    set(raw["tel_id"].unique().to_list()), found.schema)
-
-
-def _repeated_ids(written: list[_Written]) -> pl.DataFrame:
+def _repeated_ids(written: list[PreparedFile]) -> pl.DataFrame:
     """Ids (obs_id_magic, event_id_magic, tel_id) that occur more than once among all files.
 
     An id can repeat only among files that share an (obs_id, tel_id): the files
@@ -193,12 +151,15 @@ def _sharing(keys: list[set]) -> list[list[int]]:
     return list(groups.values())
 
 
-def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfig) -> MagicCache:
+def build_magic_cache(
+    magic_dir: Path, directory: Path, config: CoincidenceConfig, jobs: int = 1
+) -> MagicCache:
     """Prepare the MAGIC directory as :func:`lmcoinc.io.magic.prepare_magic` does, one file at a
     time, check its subarrays, and write the cache runs.
 
-    Each file is read once; memory holds one file, and the ids of one MAGIC
-    run of one telescope while the repeated ids (all dropped) are found.
+    Each file is read once, by ``jobs`` worker processes
+    (:mod:`.cache_runs`); memory holds one file per process, and the ids of
+    one MAGIC run of one telescope while the repeated ids (all dropped) are found.
 
     Raises
     ------
@@ -207,12 +168,8 @@ def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfi
         :func:`lmcoinc.io.subarray.check_same_subarrays`.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    written, paths = [], []
-    for index, found in enumerate(iter_magic_files(magic_dir)):
-        written.append(_write_run(found, index, directory))
-        paths.append(found.path)
-        del found
-        release_free_memory()
+    written = prepare_files(find_magic_files(magic_dir), directory, jobs)
+    paths = [w.path for w in written]
     if not any(w.runs_of for w in written):
         raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
     check_same_subarrays(paths)
@@ -231,7 +188,7 @@ def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfi
     return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range, prepared, repeated)
 
 
-def _check_tel_ids(written: list[_Written], runs: list[CacheRun], repeated: pl.DataFrame,
+def _check_tel_ids(written: list[PreparedFile], runs: list[CacheRun], repeated: pl.DataFrame,
                    config: CoincidenceConfig, magic_dir: Path) -> None:
     """Reject telescopes that are not in the config among the events that are kept."""
     unknown = set().union(*(w.tel_ids for w in written)) - set(config.tel_names)
