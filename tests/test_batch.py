@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lmcoinc.batch import find_lst_files, run_batch, subrun_ids
+from lmcoinc.batch.cache import build_magic_cache
 from lmcoinc.cli import app
 from lmcoinc.coincidence import TelescopeSkipped, coincide_telescope
 from lmcoinc.config import load_config
@@ -18,6 +19,7 @@ from lmcoinc.errors import EXIT_SUBRUNS_FAILED, InvalidFileError, NoCoincidenceE
 from lmcoinc.offsets import magic_time_range
 from lmcoinc.sources import MagicDirectory
 from lmcoinc.subrun import process_subrun
+from lmcoinc.timing import StageTimer
 
 from .compare import assert_same_outputs
 
@@ -191,6 +193,84 @@ def test_repeated_magic_ids_dropped_as_run_does(night, run_outputs, tmp_path):
 
     assert rows_of_the_event(run_outputs()) == 1  # in the output without the copy
     assert rows_of_the_event(reference) == 0
+
+
+def test_magic_files_of_different_types_as_run_does(night, tmp_path):
+    """MAGIC files whose intensity is float32 among float64 ones: batch's cache reads every
+    file in the types of all files, as run does, whatever subset a subrun needs."""
+    import tables
+
+    magic = tmp_path / "magic"
+    shutil.copytree(night.magic_dir, magic)
+    for path in (sorted(magic.glob(f"dl1_M{n}.*.h5"))[0] for n in (1, 2)):  # the first ones
+        with tables.open_file(str(path), mode="a") as handle:
+            table = handle.get_node("/events/parameters")
+            rows, filters = table.read(), table.filters
+            dtype = [(n, np.float32 if n == "intensity" else rows.dtype[n])
+                     for n in rows.dtype.names]
+            handle.remove_node(table)
+            handle.create_table("/events", "parameters", obj=rows.astype(dtype), filters=filters)
+    reference = tmp_path / "ref"
+    for lst_file in night.lst_files:
+        process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
+    result = run_batch(night.lst_dir, magic, tmp_path / "out", jobs=1)
+    assert result.summary["status"].to_list() == ["ok"] * 3
+    _assert_same_outputs(tmp_path / "out", reference)
+    # a time slice of the float32 files alone is read in the types of all files
+    config = load_config(None)
+    cache = build_magic_cache(magic, tmp_path / "cache", config)
+    events = cache.events(np.array([cache.range_ns[0]]), config, StageTimer())
+    assert events.height and events.frame.schema["intensity"] == pl.Float64
+
+
+def test_magic_telescope_not_in_the_config(night, tmp_path):
+    """MAGIC events of a telescope that the config does not name: an error, as in run."""
+    config = tmp_path / "config.yaml"
+    text = (Path(__file__).parents[1] / "configs" / "config.yaml").read_text()
+    config.write_text(text.replace("MAGIC-II: 3", "MAGIC-II: 4"))
+    argv = ["-l", str(night.lst_dir), "-m", str(night.magic_dir), "-c", str(config)]
+    proc = CliRunner().invoke(app, ["batch", *argv, "-o", str(tmp_path / "o"), "--no-progress"])
+    message = "MAGIC tel_id [3] not in the config's mc_tel_ids"
+    assert proc.exit_code == 14 and message in proc.output, proc.output
+    proc = CliRunner().invoke(app, ["run", "-l", str(night.lst_files[0]), *argv[2:],
+                                    "-o", str(tmp_path / "r")])
+    assert proc.exit_code == 14 and message in proc.output, proc.output
+
+
+def test_magic_cache_workers_tell_what_one_process_tells(night, tmp_path):
+    """The MAGIC cache made by worker processes (-j 2) warns and fails as one process does, in
+    file order: invalid times in one file, a missing column in a later one."""
+    import subprocess
+    import sys
+
+    import tables
+
+    magic = tmp_path / "magic"
+    shutil.copytree(night.magic_dir, magic)
+    files = sorted(magic.glob("dl1_M*.h5"))
+    with tables.open_file(str(files[1]), mode="a") as handle:
+        table = handle.get_node("/events/parameters")
+        table.modify_column(0, 3, column=np.zeros(3, dtype=table.coldtypes["time_sec"]),
+                            colname="time_sec")
+    with tables.open_file(str(files[4]), mode="a") as handle:
+        table = handle.get_node("/events/parameters")
+        rows, filters = table.read(), table.filters
+        kept = [n for n in rows.dtype.names if n != "intensity"]
+        handle.remove_node(table)
+        handle.create_table("/events", "parameters", obj=rows[kept], filters=filters)
+
+    def stderr(jobs: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-m", "lmcoinc", "batch", "-l", str(night.lst_dir),
+                               "-m", str(magic), "-o", str(tmp_path / f"out{jobs}"), "-j", jobs,
+                               "--no-progress"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 14, proc.stderr
+        return [line for line in proc.stderr.splitlines() if str(magic) in line]
+
+    told = stderr("1")
+    assert len(told) == 2 and str(files[1]) in told[0] and "3 of" in told[0]
+    assert told[1] == (f"lmcoinc: error: {files[4]}: /events/parameters lacks column(s) "
+                       "intensity")
+    assert stderr("2") == told
 
 
 def test_corrupt_subrun_fails_alone(night, tmp_path):

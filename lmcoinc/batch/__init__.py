@@ -198,7 +198,7 @@ def run_batch(
         tasks = _tasks(lst_files, magic_stats, output_dir, config)
         rows, (model, redo) = _process(tasks, magic_dir, config, overwrite, reporter, night,
                                        partial(_run, jobs=jobs, dask_scheduler=dask_scheduler),
-                                       len(magic_stats))
+                                       len(magic_stats), jobs)
         summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
                                         output_dir)
     failed = summary.filter(pl.col("status") == "failed").height
@@ -212,16 +212,16 @@ _Model = dict[int, list[NightLevel]]
 
 def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig,
              overwrite: bool, reporter: BatchReporter, night: bool, execute_: Callable,
-             n_magic: int) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
+             n_magic: int, jobs: int) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
     """The rows of the tasks (those done before kept unless ``overwrite``) and
-    the night model with the subruns it redid."""
+    the night model with the subruns it redid (the MAGIC cache made by ``jobs`` processes)."""
     rows = {t.index: row for t in tasks
             if not overwrite and (row := previous_row(t)) is not None}
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), n_magic)
     with ExitStack() as stack:
-        cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config)
+        cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config, jobs)
         run = partial(execute_, rows=rows, cache=cache)
         return rows, _passes(tasks, pending, rows, config, run, reporter, night)
 
@@ -265,23 +265,24 @@ class _LazyCache:
     magic_dir: Path
     output_dir: Path
     config: CoincidenceConfig
+    jobs: int
     cache: MagicCache | None = None
 
     def get(self) -> MagicCache:
         if self.cache is None:
             self.cache = self.stack.enter_context(
-                _magic_cache(self.magic_dir, self.output_dir, self.config))
+                _magic_cache(self.magic_dir, self.output_dir, self.config, self.jobs))
         return self.cache
 
 
 @contextmanager
-def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig
+def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig, jobs: int
                  ) -> Iterator[MagicCache]:
-    """Build the MAGIC cache; remove it at the end."""
+    """Build the MAGIC cache with ``jobs`` processes; remove it at the end."""
     cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
     try:
         with input_roles({magic_dir: MagicInputError}):
-            cache = build_magic_cache(magic_dir, cache_dir, config)
+            cache = build_magic_cache(magic_dir, cache_dir, config, jobs)
         yield cache
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)

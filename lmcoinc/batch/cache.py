@@ -1,14 +1,15 @@
 """The batch's cache of prepared MAGIC events, and the MAGIC source that reads it.
 
-The parent of a batch reads the MAGIC directory once: first the ids and
-times of every file (the duplicate removal needs every MAGIC row), then,
-one file at a time, all columns of that file's prepared events, written to
-a Parquet run sorted by time in small row groups. Its memory follows the
-ids of the night and the largest file. Each subrun reads the rows within
-:func:`lmcoinc.offsets.magic_time_range` of its LST events from the runs
-that overlap it (row-group statistics skip the rest) and restores their
-prepared order: a filter on a superset of every MAGIC time the coincidence
-can use keeps the results identical to those on the whole directory.
+The parent of a batch reads each MAGIC file once, checks it and writes its
+events with a valid time to a Parquet run sorted by time in small row
+groups; then it finds the ids that occur more than once (all their rows are
+dropped), reading them back from the runs one MAGIC run of one telescope at
+a time. Its memory follows the largest file, not the night. Each subrun reads
+the rows within :func:`lmcoinc.offsets.magic_time_range` of its LST events
+from the runs that overlap it (row-group statistics skip the rest), without
+the repeated ids, and restores their prepared order: a filter on a superset
+of every MAGIC time the coincidence can use keeps the results identical to
+those on the whole directory.
 """
 
 from __future__ import annotations
@@ -22,29 +23,15 @@ import polars as pl
 from ..columns import MAGIC_INDEX
 from ..config import CoincidenceConfig
 from ..errors import InvalidFileError, NoMagicEventsError
-from ..io.atomic import atomic_file
-from ..io.magic import arrange_magic, invalid_magic_times, iter_magic_files, read_magic_rows
+from ..io.magic import arrange_magic, find_magic_files
 from ..io.magic_events import MagicEvents
 from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
-from ..memory import release_free_memory
 from ..sources import useful_magic_range
-from ..timestamps import magic_ns
 from ..timing import StageTimer
+from .cache_runs import TIME_COLUMN as _T
+from .cache_runs import CacheRun, PreparedFile, prepare_files
 
 __all__ = ["CacheRun", "MagicCache", "build_magic_cache"]
-
-_T = "_lmcoinc_t_ns"
-_ROW_GROUP = 16_384
-_KEY_COLUMNS = ("obs_id", "event_id", "tel_id", "time_sec", "time_nanosec")
-
-
-@dataclass(frozen=True)
-class CacheRun:
-    """One Parquet file of the cache: the prepared events of one MAGIC file, by time."""
-
-    path: Path
-    t_min: int
-    t_max: int
 
 
 @dataclass(frozen=True)
@@ -61,12 +48,19 @@ class MagicCache:
         The MAGIC files used.
     range_ns : (int, int) or None
         First and last timestamp of the cached events (None: no event).
+    schema : dict
+        The columns of the prepared events and their types over all files.
+    repeated : polars.DataFrame
+        The ids (obs_id_magic, event_id_magic, tel_id) found more than once in the
+        MAGIC files: their rows are dropped as they are read.
     """
 
     runs: tuple[CacheRun, ...]
     root: Path
     magic_files: tuple[Path, ...]
     range_ns: tuple[int, int] | None
+    schema: dict[str, pl.DataType]
+    repeated: pl.DataFrame
 
     def events(
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
@@ -75,13 +69,18 @@ class MagicCache:
         lo, hi = useful_magic_range(t_lst, config)
         paths = [run.path for run in self.runs if run.t_max >= lo and run.t_min <= hi]
         with timer.stage("read"):
-            frame = (
-                pl.scan_parquet(paths or [self.runs[0].path])
-                .filter(pl.col(_T).is_between(lo, hi, closed="both"))
-                .collect()
-            )
+            frame = self._scan(paths or [self.runs[0].path]).filter(
+                pl.col(_T).is_between(lo, hi, closed="both")).collect()
         frame = frame.sort(*MAGIC_INDEX).drop(_T)  # the prepared order (the ids are unique)
         return MagicEvents.from_frame(frame, self.magic_files)
+
+    def _scan(self, paths: list[Path]) -> pl.LazyFrame:
+        """The runs' events in the types of all files, without the repeated ids."""
+        frame = pl.concat([pl.scan_parquet(p).cast(self.schema) for p in paths])
+        if self.repeated.height:
+            frame = frame.join(self.repeated.lazy(), on=MAGIC_INDEX, how="anti",
+                               maintain_order="left")
+        return frame
 
     def time_range(self) -> tuple[int, int] | None:
         """First and last timestamp of all cached events."""
@@ -99,40 +98,23 @@ class MagicCache:
         return found
 
 
-def _repeated_keys(magic_dir: Path) -> tuple[pl.DataFrame, list]:
-    """Keys (obs_id, event_id, tel_id) that occur more than once among all MAGIC files, and
-    (path, schema) of each file with a parameter table (their times are checked here).
+def _repeated_ids(written: list[PreparedFile]) -> pl.DataFrame:
+    """Ids (obs_id_magic, event_id_magic, tel_id) that occur more than once among all files.
 
-    A key can repeat only among files that share an (obs_id, tel_id): the files
-    are compared in such groups (a MAGIC run of one telescope), so that memory
-    holds the ids of one group, not of the night.
-
-    Raises
-    ------
-    NoMagicEventsError, InvalidFileError
-        No event in the files; a file is invalid.
+    An id can repeat only among files that share an (obs_id, tel_id): the files
+    are compared in such groups (a MAGIC run of one telescope), their ids read
+    back from the cache runs, so that memory holds the ids of one group, not of
+    the night.
     """
-    files, runs = [], []
-    for found in iter_magic_files(magic_dir, columns=_KEY_COLUMNS):
-        files.append((found.path, found.schema))
-        runs.append(set(found.frame.select("obs_id", "tel_id").unique().iter_rows()))
-    if not any(runs):
-        raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
-    repeated = [pl.DataFrame(schema={"obs_id": pl.Int64, "event_id": pl.Int64,
-                                     "tel_id": pl.Int64})]
-    for group in _sharing(runs):
-        (obs_id, tel_id), *others = set().union(*(runs[i] for i in group))
-        # one MAGIC run of one telescope (the usual case): the event ids alone tell
-        columns = ["event_id"] if not others else ["obs_id", "event_id", "tel_id"]
-        keys = {c: np.concatenate([read_magic_rows(files[i][0], slice(None), [c])[c].to_numpy()
-                                   for i in group]) for c in columns}
-        rows = _repeated_rows(*keys.values())
-        found = pl.DataFrame({c: values[rows] for c, values in keys.items()})
-        if not others:
-            found = found.select(obs_id=pl.lit(obs_id), event_id="event_id",
-                                 tel_id=pl.lit(tel_id))
-        repeated.append(found.unique())
-    return pl.concat(repeated, how="vertical_relaxed"), files
+    repeated = [pl.DataFrame(schema=dict.fromkeys(MAGIC_INDEX, pl.Int64))]
+    for group in _sharing([w.runs_of for w in written]):
+        ids = [pl.read_parquet(w.run.path, columns=list(MAGIC_INDEX)).cast(pl.Int64)
+               for w in (written[i] for i in group) if w.run is not None]
+        ids += [written[i].invalid_ids.cast(pl.Int64) for i in group]
+        keys = pl.concat(ids)
+        columns = [keys[c].to_numpy() for c in MAGIC_INDEX]
+        repeated.append(keys[_repeated_rows(*columns)].unique())
+    return pl.concat(repeated)
 
 
 def _repeated_rows(*columns: np.ndarray) -> np.ndarray:
@@ -169,12 +151,15 @@ def _sharing(keys: list[set]) -> list[list[int]]:
     return list(groups.values())
 
 
-def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfig) -> MagicCache:
+def build_magic_cache(
+    magic_dir: Path, directory: Path, config: CoincidenceConfig, jobs: int = 1
+) -> MagicCache:
     """Prepare the MAGIC directory as :func:`lmcoinc.io.magic.prepare_magic` does, one file at a
     time, check its subarrays, and write the cache runs.
 
-    Memory holds the ids of all events (for the repeated ones, which are all
-    dropped) and one file at a time.
+    Each file is read once, by ``jobs`` worker processes
+    (:mod:`.cache_runs`); memory holds one file per process, and the ids of
+    one MAGIC run of one telescope while the repeated ids (all dropped) are found.
 
     Raises
     ------
@@ -182,37 +167,38 @@ def build_magic_cache(magic_dir: Path, directory: Path, config: CoincidenceConfi
         As :func:`lmcoinc.sources.load_magic` and
         :func:`lmcoinc.io.subarray.check_same_subarrays`.
     """
-    repeated, files = _repeated_keys(magic_dir)
-    release_free_memory()
-    paths = [path for path, _ in files]
-    check_same_subarrays(paths)
-    schema = pl.concat([pl.DataFrame(schema=s) for _, s in files], how="vertical_relaxed").schema
-    repeated = repeated.cast({c: schema[c] for c in repeated.columns})
     directory.mkdir(parents=True, exist_ok=True)
-    runs, t_min, t_max = [], [], []
-    for index, path in enumerate(paths):
-        raw = read_magic_rows(path, slice(None)).cast(schema)
-        raw = raw.join(repeated, on=["obs_id", "event_id", "tel_id"], how="anti",
-                       maintain_order="left")
-        frame = arrange_magic(raw.filter(~invalid_magic_times(raw)))
-        unknown = set(frame["tel_id"].unique().to_list()) - set(config.tel_names)
-        if unknown:
-            raise InvalidFileError(
-                magic_dir, f"MAGIC tel_id {sorted(unknown)} not in the config's mc_tel_ids"
-            )
-        if frame.height == 0:
-            continue
-        t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
-        run = directory / f"run-{index:05}.parquet"
-        with atomic_file(run) as temp:
-            frame.with_columns(pl.Series(_T, t, dtype=pl.Int64)).sort(_T, maintain_order=True) \
-                .write_parquet(temp, compression="lz4", statistics=True, row_group_size=_ROW_GROUP)
-        runs.append(CacheRun(run, int(t.min()), int(t.max())))
-        t_min, t_max = [*t_min, int(t.min())], [*t_max, int(t.max())]
+    written = prepare_files(find_magic_files(magic_dir), directory, jobs)
+    paths = [w.path for w in written]
+    if not any(w.runs_of for w in written):
+        raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
+    check_same_subarrays(paths)
+    schema = pl.concat([pl.DataFrame(schema=w.schema) for w in written],
+                       how="vertical_relaxed").schema
+    prepared = dict(arrange_magic(pl.DataFrame(schema=schema)).schema) | {_T: pl.Int64}
+    repeated = _repeated_ids(written).cast({c: prepared[c] for c in MAGIC_INDEX})
+    runs = [w.run for w in written if w.run is not None]
+    _check_tel_ids(written, runs, repeated, config, magic_dir)
     if not runs:  # no event passed the cuts: an empty run keeps the schema
         run = directory / "run-empty.parquet"
-        arrange_magic(pl.DataFrame(schema=schema)).with_columns(
-            pl.lit(0, pl.Int64).alias(_T)).clear().write_parquet(run)
+        pl.DataFrame(schema=prepared).write_parquet(run)
         runs.append(CacheRun(run, 0, -1))
-    time_range = (min(t_min), max(t_max)) if t_min else None
-    return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range)
+    bounds = [(r.t_min, r.t_max) for r in runs if r.t_max >= r.t_min]
+    time_range = (min(b[0] for b in bounds), max(b[1] for b in bounds)) if bounds else None
+    return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range, prepared, repeated)
+
+
+def _check_tel_ids(written: list[PreparedFile], runs: list[CacheRun], repeated: pl.DataFrame,
+                   config: CoincidenceConfig, magic_dir: Path) -> None:
+    """Reject telescopes that are not in the config among the events that are kept."""
+    unknown = set().union(*(w.tel_ids for w in written)) - set(config.tel_names)
+    if not unknown:
+        return
+    kept = (pl.concat([pl.scan_parquet(r.path).select(MAGIC_INDEX) for r in runs])
+            .filter(pl.col("tel_id").is_in(sorted(unknown)))
+            .join(repeated.lazy(), on=MAGIC_INDEX, how="anti").select("tel_id").unique()
+            .collect()) if runs else pl.DataFrame({"tel_id": []})
+    if kept.height:
+        raise InvalidFileError(
+            magic_dir, f"MAGIC tel_id {sorted(kept['tel_id'].to_list())} not in the config's "
+            "mc_tel_ids")

@@ -34,10 +34,12 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "MagicFile",
     "arrange_magic",
+    "check_same_columns",
     "find_magic_files",
     "invalid_magic_times",
     "iter_magic_files",
     "prepare_magic",
+    "read_magic_file",
     "read_magic_rows",
 ]
 
@@ -63,11 +65,14 @@ class MagicFile:
         The parameter table, or the columns asked for (all rows, file order).
     schema : polars.Schema
         The columns of the whole table.
+    names : tuple of str
+        The names of the table's fields.
     """
 
     path: Path
     frame: pl.DataFrame
     schema: pl.Schema
+    names: tuple[str, ...]
 
 
 def find_magic_files(directory: str | Path) -> list[Path]:
@@ -101,24 +106,51 @@ def iter_magic_files(
     """
     first: tuple[Path, tuple[str, ...]] | None = None
     for path in find_magic_files(directory):
-        with open_hdf5(path) as handle:
-            if not has_node(handle, MAGIC_PARAMETERS_KEY):
-                log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
-                continue
-            names = table_fields(handle, MAGIC_PARAMETERS_KEY)
-            missing = [c for c in REQUIRED_COLUMNS if c not in names]
-            if missing:
-                raise InvalidFileError(
-                    path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
-                )
-            if first is not None and names != first[1]:
-                raise InvalidFileError(path, f"columns differ from those of {first[0]}")
-            first = first or (path, names)
-            present = None if columns is None else [c for c in columns if c in names]
-            frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
-            schema = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
-        _check_timestamps(frame, path)
-        yield MagicFile(path, frame, schema)
+        found = read_magic_file(path, columns)
+        if found is not None:
+            first = check_same_columns(path, found.names, first)
+            yield found
+
+
+def read_magic_file(path: Path, columns: Sequence[str] | None = None) -> MagicFile | None:
+    """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none).
+
+    Raises
+    ------
+    InvalidFileError
+        If the file is corrupt or truncated, lacks a required column, or all
+        its times are invalid; its times are checked as :func:`iter_magic_files` says.
+    """
+    with open_hdf5(path) as handle:
+        if not has_node(handle, MAGIC_PARAMETERS_KEY):
+            log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
+            return None
+        names = table_fields(handle, MAGIC_PARAMETERS_KEY)
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
+        if missing:
+            raise InvalidFileError(
+                path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
+            )
+        present = None if columns is None else [c for c in columns if c in names]
+        frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
+        schema = frame.schema if present is None else to_polars(
+            read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
+    _check_timestamps(frame, path)
+    return MagicFile(path, frame, schema, tuple(names))
+
+
+def check_same_columns(path: Path, names: tuple[str, ...],
+                       first: tuple[Path, tuple[str, ...]] | None) -> tuple[Path, tuple[str, ...]]:
+    """The first file's (path, column names), ``(path, names)`` if there is none yet.
+
+    Raises
+    ------
+    InvalidFileError
+        If ``names`` differ from the first file's.
+    """
+    if first is not None and names != first[1]:
+        raise InvalidFileError(path, f"columns differ from those of {first[0]}")
+    return first or (path, names)
 
 
 def read_magic_rows(
