@@ -108,12 +108,18 @@ def _repeated_ids(written: list[PreparedFile]) -> pl.DataFrame:
     """
     repeated = [pl.DataFrame(schema=dict.fromkeys(MAGIC_INDEX, pl.Int64))]
     for group in _sharing([w.runs_of for w in written]):
-        ids = [pl.read_parquet(w.run.path, columns=list(MAGIC_INDEX)).cast(pl.Int64)
+        (obs_id, tel_id), *others = set().union(*(written[i].runs_of for i in group))
+        # one MAGIC run of one telescope (the usual case): the event ids alone tell
+        columns = ["event_id_magic"] if not others else list(MAGIC_INDEX)
+        ids = [pl.read_parquet(w.run.path, columns=columns).cast(pl.Int64)
                for w in (written[i] for i in group) if w.run is not None]
-        ids += [written[i].invalid_ids.cast(pl.Int64) for i in group]
+        ids += [written[i].invalid_ids.select(columns).cast(pl.Int64) for i in group]
         keys = pl.concat(ids)
-        columns = [keys[c].to_numpy() for c in MAGIC_INDEX]
-        repeated.append(keys[_repeated_rows(*columns)].unique())
+        found = keys[_repeated_rows(*(keys[c].to_numpy() for c in columns))]
+        if not others:
+            found = found.select(obs_id_magic=pl.lit(obs_id, pl.Int64), event_id_magic=columns[0],
+                                 tel_id=pl.lit(tel_id, pl.Int64))
+        repeated.append(found.unique())
     return pl.concat(repeated)
 
 
