@@ -25,7 +25,7 @@ from ..config import CoincidenceConfig
 from ..errors import InvalidFileError, NoMagicEventsError
 from ..io.magic import arrange_magic, find_magic_files
 from ..io.magic_events import MagicEvents
-from ..io.subarray import RawSubarray, check_same_subarrays, read_raw_subarray
+from ..io.subarray import RawSubarray, check_same_subarrays
 from ..sources import useful_magic_range
 from ..timing import StageTimer
 from .cache_runs import TIME_COLUMN as _T
@@ -53,6 +53,8 @@ class MagicCache:
     repeated : polars.DataFrame
         The ids (obs_id_magic, event_id_magic, tel_id) found more than once in the
         MAGIC files: their rows are dropped as they are read.
+    raw_subarray : RawSubarray
+        The subarray of the files (the same in all), read once for every subrun.
     """
 
     runs: tuple[CacheRun, ...]
@@ -61,6 +63,7 @@ class MagicCache:
     range_ns: tuple[int, int] | None
     schema: dict[str, pl.DataType]
     repeated: pl.DataFrame
+    raw_subarray: RawSubarray
 
     def events(
         self, t_lst: np.ndarray, config: CoincidenceConfig, timer: StageTimer
@@ -91,11 +94,8 @@ class MagicCache:
         return list(self.magic_files)
 
     def subarray(self) -> RawSubarray:
-        """The subarray of the first file (the parent checked that all are the same)."""
-        found = read_raw_subarray(self.magic_files[0])
-        if found is None:  # pragma: no cover - checked by build_magic_cache
-            raise RuntimeError(f"{self.magic_files[0]}: no subarray")
-        return found
+        """The subarray of the files (the parent checked that all are the same)."""
+        return self.raw_subarray
 
 
 def _repeated_ids(written: list[PreparedFile]) -> pl.DataFrame:
@@ -178,7 +178,7 @@ def build_magic_cache(
     paths = [w.path for w in written]
     if not any(w.runs_of for w in written):
         raise NoMagicEventsError(f"{magic_dir}: no MAGIC events in the DL1 files")
-    check_same_subarrays(paths)
+    subarray = check_same_subarrays(paths)
     schema = pl.concat([pl.DataFrame(schema=w.schema) for w in written],
                        how="vertical_relaxed").schema
     prepared = dict(arrange_magic(pl.DataFrame(schema=schema)).schema) | {_T: pl.Int64}
@@ -191,7 +191,8 @@ def build_magic_cache(
         runs.append(CacheRun(run, 0, -1))
     bounds = [(r.t_min, r.t_max) for r in runs if r.t_max >= r.t_min]
     time_range = (min(b[0] for b in bounds), max(b[1] for b in bounds)) if bounds else None
-    return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range, prepared, repeated)
+    return MagicCache(tuple(runs), Path(magic_dir), tuple(paths), time_range, prepared, repeated,
+                      subarray)
 
 
 def _check_tel_ids(written: list[PreparedFile], runs: list[CacheRun], repeated: pl.DataFrame,
