@@ -41,12 +41,14 @@ def _assert_same(path, timestamp_column="dragon_time") -> None:
     assert got.rows(positions, columns).equals(want[positions].select(columns))
 
 
-@pytest.fixture(params=["in memory", "two passes"])
+@pytest.fixture(params=["in memory", "in memory, blocks", "two passes"])
 def passes(request, monkeypatch):
-    """Keep the table from the first pass, or read it again in blocks of ~900 rows."""
+    """Keep the table from the first pass (read at once, or in blocks of ~900 rows), or read
+    it again in such blocks."""
+    if request.param != "in memory":
+        monkeypatch.setattr(lst_events, "BLOCK_BYTES", 300_000)
     if request.param == "two passes":
         monkeypatch.setattr(lst_events, "IN_MEMORY_BYTES", 0)
-        monkeypatch.setattr(lst_events, "BLOCK_BYTES", 300_000)
     return request.param
 
 

@@ -71,8 +71,9 @@ class LstEvents:
         Row of each event in the file's table.
     time_diff : numpy.ndarray or None
         ``time_diff`` of each event (s; None without ``dragon_time``).
-    raw : numpy.ndarray or None
-        The whole raw table when it is small enough to keep.
+    raw : list of numpy.ndarray or None
+        The whole raw table, as the blocks read by the first pass, when it is
+        small enough to keep.
     """
 
     path: Path
@@ -84,7 +85,7 @@ class LstEvents:
     timestamp_column: str
     file_rows: np.ndarray
     time_diff: np.ndarray | None = None
-    raw: np.ndarray | None = None
+    raw: list[np.ndarray] | None = None
 
     @property
     def height(self) -> int:
@@ -113,8 +114,14 @@ class LstEvents:
 
     def _read_rows(self, file_rows: np.ndarray) -> np.ndarray:
         """The raw rows at increasing ``file_rows``."""
-        if self.raw is not None:
-            return self.raw[file_rows]
+        if self.raw is not None:  # the blocks of the first pass, gathered without a copy
+            starts = np.cumsum([0, *(len(block) for block in self.raw[:-1])])
+            which = np.searchsorted(starts, file_rows, side="right") - 1
+            out = np.empty(len(file_rows), dtype=self.raw[0].dtype)
+            for index in np.unique(which):
+                mask = which == index
+                out[mask] = self.raw[index][file_rows[mask] - starts[index]]
+            return out
         with open_hdf5(self.path) as handle:
             parts = []
             for start, block in _blocks(handle, None, stop=int(file_rows[-1]) + 1 if len(
@@ -255,5 +262,5 @@ def load_lst(
         timestamp_column=timestamp_column,
         file_rows=events["row"],
         time_diff=events.get("time_diff"),
-        raw=np.concatenate(raws) if keep_raw and raws else None,
+        raw=raws if keep_raw and raws else None,
     )
