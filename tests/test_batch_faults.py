@@ -124,6 +124,20 @@ def test_stale_lock_of_a_dead_batch_is_taken_over(night, tmp_path):
 
 
 # --- a worker killed ------------------------------------------------------------------
+def test_worker_killed_while_caching_magic_is_replaced(night, run_outputs, tmp_path):
+    """A worker killed while it prepares a MAGIC file for the cache: the file is prepared
+    again by the parent, the batch goes on and its outputs are those of run."""
+    victim = sorted(night.magic_dir.glob("dl1_M2.*.h5"))[0].name
+    proc = _start(_batch_argv(night, tmp_path, "-j", "2"), **{KILL_ENV: victim})
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert (f"{victim}: worker process died: killed by signal 9 (SIGKILL; out of memory?) "
+            "while preparing it for the MAGIC cache; prepared again in the main process") in stderr
+    assert pl.read_parquet(tmp_path / "summary.parquet")["status"].to_list() == ["ok"] * 3
+    assert_same_outputs(tmp_path, run_outputs(), NAMES)
+    _wait_for(lambda: _session(proc.pid) == [], timeout=5)
+
+
 
 
 def test_killed_worker_fails_its_subrun_only(night, run_outputs, tmp_path):

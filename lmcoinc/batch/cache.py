@@ -1,10 +1,11 @@
 """The batch's cache of prepared MAGIC events, and the MAGIC source that reads it.
 
-The parent of a batch reads each MAGIC file once, checks it and writes its
-events with a valid time to a Parquet run sorted by time in small row
-groups; then it finds the ids that occur more than once (all their rows are
-dropped), reading them back from the runs one MAGIC run of one telescope at
-a time. Its memory follows the largest file, not the night. Each subrun reads
+Each MAGIC file is read once, checked, and its events with a valid time
+written to a Parquet run sorted by time in small row groups (by the batch's
+worker processes: :mod:`.cache_runs`); then the parent finds the ids that
+occur more than once (all their rows are dropped), reading them back from
+the runs one MAGIC run of one telescope at a time. Memory follows the
+largest file, not the night. Each subrun reads
 the rows within :func:`lmcoinc.offsets.magic_time_range` of its LST events
 from the runs that overlap it (row-group statistics skip the rest), without
 the repeated ids, and restores their prepared order: a filter on a superset

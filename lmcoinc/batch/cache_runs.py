@@ -8,6 +8,8 @@ What the workers say (warnings, errors) is told by the parent in file order, as
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,8 @@ from ..memory import release_free_memory
 from ..timestamps import magic_ns
 
 __all__ = ["TIME_COLUMN", "CacheRun", "PreparedFile", "prepare_files"]
+
+log = logging.getLogger(__name__)
 
 #: The int64 ns timestamp column of the cache runs.
 TIME_COLUMN = "_lmcoinc_t_ns"
@@ -82,7 +86,7 @@ class _Outcome:
 
     index: int
     prepared: PreparedFile | None = None
-    error: tuple[str, str, str] | None = None  # (kind, path, text)
+    error: tuple[str, str, str] | None = None  # ("invalid" or "internal", path, text)
     records: list[logging.LogRecord] = field(default_factory=list)
 
 
@@ -158,7 +162,15 @@ class _Records(logging.Handler):
 
 
 def _prepare_in_worker(job: tuple[int, Path, Path]) -> _Outcome:
-    """:func:`_prepare` in a worker process: its log records and any error sent back."""
+    """:func:`_prepare` in a worker process: its log records and any error sent back.
+
+    With the environment variable ``KILL_ENV`` of :mod:`.workers` naming the
+    MAGIC file, the worker kills itself with SIGKILL instead (fault injection).
+    """
+    from .workers import KILL_ENV
+
+    if os.environ.get(KILL_ENV) == job[1].name:
+        os.kill(os.getpid(), signal.SIGKILL)
     logger = logging.getLogger("lmcoinc")
     handler, propagate = _Records(), logger.propagate
     logger.addHandler(handler)
@@ -181,9 +193,10 @@ def _in_workers(jobs_: list[tuple[int, Path, Path]], jobs: int) -> Iterator[_Out
 
     outcomes: dict[int, _Outcome] = {}
 
-    def died(job: Any, exitcode: int | None) -> None:
-        outcomes[job[0]] = _Outcome(job[0], error=(
-            "died", str(job[1]), f"preparing the MAGIC cache: {death_message(exitcode)}"))
+    def died(job: Any, exitcode: int | None) -> None:  # the file once more, in this process
+        log.warning("%s: %s while preparing it for the MAGIC cache; prepared again in the main "
+                    "process", job[1], death_message(exitcode))
+        outcomes[job[0]] = _prepare(job)
 
     run_in_workers(jobs_, jobs, _prepare_in_worker,
                    lambda outcome: outcomes.__setitem__(outcome.index, outcome), died)

@@ -30,7 +30,8 @@ from .task import SubrunTask, run_task
 __all__ = ["KILL_ENV", "death_message", "run_in_workers", "run_task_in_worker"]
 
 #: Fault injection for tests and ``scripts/faults.py``: the worker that gets the
-#: task of the LST file of this name kills itself with SIGKILL.
+#: task of the LST file of this name (or the MAGIC file of this name to cache)
+#: kills itself with SIGKILL.
 KILL_ENV = "LMCOINC_KILL_WORKER_AT"
 #: Seconds a stopped worker has to clean up before it is killed.
 GRACE_S = 10.0
