@@ -274,6 +274,13 @@ def _magic_no_column(good, work):
     return run, bad.name
 
 
+def _magic_other_columns(good, work):
+    run = copy_good(good, work)
+    bad = _magic_second(run)
+    drop_column(bad, MAGIC_PARAMETERS_KEY, "length", MAGIC_FILTERS)
+    return run, f"{bad.name}: columns differ from those of"
+
+
 def _magic_all_zero(good, work):
     run = copy_good(good, work)
     bad = _magic_second(run)
@@ -378,6 +385,7 @@ CASES: dict[str, tuple[Callable[[Path, Path], tuple[Run, str]], int]] = {
     "magic_file_not_hdf5": (_magic_not_hdf5, 14),
     "magic_subarray_differs": (_magic_subarray, 14),
     "magic_no_time_nanosec": (_magic_no_column, 14),
+    "magic_columns_differ": (_magic_other_columns, 14),
     "magic_all_time_sec_zero": (_magic_all_zero, 14),
     "no_time_overlap": (_no_overlap, 3),
     "config_missing": (_config_missing, 12),

@@ -106,20 +106,31 @@ def iter_magic_files(
     """
     first: tuple[Path, tuple[str, ...]] | None = None
     for path in find_magic_files(directory):
-        found = read_magic_file(path, columns)
+        found = read_magic_file(path, columns, first)
         if found is not None:
-            first = check_same_columns(path, found.names, first)
+            first = first or (path, found.names)
             yield found
 
 
-def read_magic_file(path: Path, columns: Sequence[str] | None = None) -> MagicFile | None:
+def read_magic_file(
+    path: Path, columns: Sequence[str] | None = None,
+    first: tuple[Path, tuple[str, ...]] | None = None,
+) -> MagicFile | None:
     """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none).
+
+    Parameters
+    ----------
+    columns : sequence of str, optional
+        As for :func:`iter_magic_files`.
+    first : (path, column names), optional
+        The first file's: its columns must be the same (checked before the table is read).
 
     Raises
     ------
     InvalidFileError
-        If the file is corrupt or truncated, lacks a required column, or all
-        its times are invalid; its times are checked as :func:`iter_magic_files` says.
+        If the file is corrupt or truncated, lacks a required column, has other
+        columns than ``first``, or all its times are invalid; its times are
+        checked as :func:`iter_magic_files` says.
     """
     with open_hdf5(path) as handle:
         if not has_node(handle, MAGIC_PARAMETERS_KEY):
@@ -131,6 +142,7 @@ def read_magic_file(path: Path, columns: Sequence[str] | None = None) -> MagicFi
             raise InvalidFileError(
                 path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
             )
+        check_same_columns(path, tuple(names), first)
         present = None if columns is None else [c for c in columns if c in names]
         frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
         schema = frame.schema if present is None else to_polars(
