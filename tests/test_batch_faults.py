@@ -164,6 +164,37 @@ def test_killed_worker_fails_its_subrun_only(night, run_outputs, tmp_path):
     assert_same_outputs(tmp_path, run_outputs(), NAMES)
 
 
+def test_an_interrupt_while_the_workers_end_is_not_lost():
+    """A Ctrl-C while the workers of finished tasks are stopped ends the batch as interrupted
+    (it was once taken for a second Ctrl-C and dropped: exit 0); during a stop that an
+    interrupt caused, one more only ends the waiting."""
+    from lmcoinc.batch import workers
+
+    class Process:
+        def __init__(self) -> None:
+            self.joins = 0
+
+        def join(self, timeout=None) -> None:
+            self.joins += 1
+            if self.joins == 1:
+                raise KeyboardInterrupt
+
+        def is_alive(self) -> bool:
+            return False
+
+    class Conn:
+        def send(self, message) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    with pytest.raises(KeyboardInterrupt):
+        workers._stop([workers._Worker(Process(), Conn())], graceful=True)
+    workers._stop([workers._Worker(Process(), Conn())], graceful=False)  # does not raise
+
+
+
 # --- interrupts -----------------------------------------------------------------------
 
 

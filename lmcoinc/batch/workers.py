@@ -172,12 +172,15 @@ def _stop(workers: list[_Worker], graceful: bool) -> None:
         except OSError:
             pass
     deadline = time.monotonic() + GRACE_S
+    interrupt = None
     for worker in workers:
         try:
             worker.process.join(max(0.0, deadline - time.monotonic()))
-        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-            deadline = time.monotonic()
+        except KeyboardInterrupt as err:  # a Ctrl-C: no more waiting
+            deadline, interrupt = time.monotonic(), err
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
         worker.conn.close()
+    if graceful and interrupt is not None:  # the first one, while the tasks had all ended
+        raise interrupt

@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_CODES, LmcoincError, exit_code, one_line
-from ..signals import interrupt_signals, interrupted
+from ..signals import interrupt_signals, interrupted, raise_if_interrupted
 
 __all__ = [
     "CONFIG_HELP",
@@ -100,6 +100,7 @@ def errors_as_exit_codes(debug: bool) -> Iterator[None]:
     try:
         with interrupt_signals():
             yield
+            raise_if_interrupted()  # one that an extension swallowed is not lost
     except typer.Exit:
         raise
     except (Exception, KeyboardInterrupt) as err:
