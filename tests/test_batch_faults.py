@@ -29,10 +29,17 @@ def _batch_argv(night, out: Path, *extra: str) -> list[str]:
             "-m", str(night.magic_dir), "-o", str(out), "--no-progress", *extra]
 
 
+def _as_in_a_terminal() -> None:
+    """SIGINT at its default, whatever the test runner inherited (a shell starts background
+    jobs with SIGINT ignored, and lmcoinc keeps an ignored SIGINT ignored, as under nohup)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(argv: list[str], **env: str) -> subprocess.Popen:
     """A process in its own session (so that all its descendants can be found)."""
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env={**os.environ, **env})
+                            start_new_session=True, env={**os.environ, **env},
+                            preexec_fn=_as_in_a_terminal)
 
 
 def _session(sid: int) -> list[int]:
