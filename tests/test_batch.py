@@ -21,6 +21,7 @@ from lmcoinc.sources import MagicDirectory
 from lmcoinc.subrun import process_subrun
 from lmcoinc.timing import StageTimer
 
+from .badinputs import MAGIC_FILTERS, drop_column, modify_column
 from .compare import assert_same_outputs
 
 NAMES = ["dl1_MAGIC_LST-1.Run03265.0000.h5", "dl1_MAGIC_LST-1.Run03265.0001.h5",
@@ -167,6 +168,18 @@ def test_partial_magic_coverage_identical_to_run(night, tmp_path):
     assert again.summary["status"].to_list() == ["skipped"] * 3
 
 
+def _batch_as_run(night, magic: Path, tmp_path: Path) -> Path:
+    """`run` on every subrun with ``magic``, and `batch` (in-process) with it: the same outputs.
+    Returns the directory of run's outputs."""
+    reference = tmp_path / "ref"
+    for lst_file in night.lst_files:
+        process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
+    result = run_batch(night.lst_dir, magic, tmp_path / "out", jobs=1)
+    assert result.summary["status"].to_list() == ["ok"] * 3
+    _assert_same_outputs(tmp_path / "out", reference)
+    return reference
+
+
 def test_repeated_magic_ids_dropped_as_run_does(night, run_outputs, tmp_path):
     """A MAGIC event written in two files: both rows are dropped, by run and by batch (whose
     cache finds repeated ids one MAGIC run at a time)."""
@@ -180,12 +193,7 @@ def test_repeated_magic_ids_dropped_as_run_does(night, run_outputs, tmp_path):
         row = table[table.nrows // 2 : table.nrows // 2 + 1]  # within the first LST subrun
     with tables.open_file(str(second), mode="a") as dst:
         dst.get_node("/events/parameters").append(row)  # the same (obs, event, tel) again
-    reference = tmp_path / "ref"
-    for lst_file in night.lst_files:
-        process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
-    result = run_batch(night.lst_dir, magic, tmp_path / "out", jobs=1)
-    assert result.summary["status"].to_list() == ["ok"] * 3
-    _assert_same_outputs(tmp_path / "out", reference)
+    reference = _batch_as_run(night, magic, tmp_path)
     def rows_of_the_event(directory):
         events = pl.concat([pl.read_parquet(p) for p in directory.glob("*.events.parquet")])
         return events.filter((pl.col("event_id_magic") == int(row["event_id"][0]))
@@ -210,12 +218,7 @@ def test_magic_files_of_different_types_as_run_does(night, tmp_path):
                      for n in rows.dtype.names]
             handle.remove_node(table)
             handle.create_table("/events", "parameters", obj=rows.astype(dtype), filters=filters)
-    reference = tmp_path / "ref"
-    for lst_file in night.lst_files:
-        process_subrun(lst_file, MagicDirectory(magic), reference, load_config(None))
-    result = run_batch(night.lst_dir, magic, tmp_path / "out", jobs=1)
-    assert result.summary["status"].to_list() == ["ok"] * 3
-    _assert_same_outputs(tmp_path / "out", reference)
+    _batch_as_run(night, magic, tmp_path)
     # a time slice of the float32 files alone is read in the types of all files
     config = load_config(None)
     cache = build_magic_cache(magic, tmp_path / "cache", config)
@@ -243,21 +246,11 @@ def test_magic_cache_workers_tell_what_one_process_tells(night, tmp_path):
     import subprocess
     import sys
 
-    import tables
-
     magic = tmp_path / "magic"
     shutil.copytree(night.magic_dir, magic)
     files = sorted(magic.glob("dl1_M*.h5"))
-    with tables.open_file(str(files[1]), mode="a") as handle:
-        table = handle.get_node("/events/parameters")
-        table.modify_column(0, 3, column=np.zeros(3, dtype=table.coldtypes["time_sec"]),
-                            colname="time_sec")
-    with tables.open_file(str(files[4]), mode="a") as handle:
-        table = handle.get_node("/events/parameters")
-        rows, filters = table.read(), table.filters
-        kept = [n for n in rows.dtype.names if n != "intensity"]
-        handle.remove_node(table)
-        handle.create_table("/events", "parameters", obj=rows[kept], filters=filters)
+    modify_column(files[1], "/events/parameters", "time_sec", lambda t: t.__setitem__(slice(3), 0))
+    drop_column(files[4], "/events/parameters", "intensity", MAGIC_FILTERS)
 
     def stderr(jobs: str) -> list[str]:
         proc = subprocess.run([sys.executable, "-m", "lmcoinc", "batch", "-l", str(night.lst_dir),
