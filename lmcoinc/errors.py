@@ -82,7 +82,8 @@ class MagicInputError(InvalidFileError):
 
 
 class ReportInputError(InvalidFileError):
-    """The directory given to ``lmcoinc report`` holds no readable lmcoinc output."""
+    """The directory given to ``lmcoinc report``, or the file given to ``lmcoinc info``,
+    holds no readable lmcoinc output."""
 
 
 class OutputError(LmcoincError):
@@ -94,7 +95,8 @@ class BatchLockedError(LmcoincError):
 
 
 class SchedulerError(LmcoincError):
-    """The Dask scheduler cannot be used (dask not installed, not reachable)."""
+    """The Dask scheduler or cluster cannot be used (not installed, not reachable, workers
+    that cannot run the tasks or do not see the directories)."""
 
 
 class MissingPackageError(LmcoincError, ImportError):
@@ -125,7 +127,8 @@ _CODES: dict[type[BaseException], int] = {
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error (a bug: please report it)",
-    2: "usage error, a missing optional package, or the Dask scheduler cannot be used",
+    2: "usage error, a missing optional package, or the Dask scheduler or cluster cannot be "
+       "used (its workers do not see the directories, ...)",
     3: "no coincident events, or no time overlap of LST-1 and MAGIC data",
     EXIT_SUBRUNS_FAILED: "batch: at least one subrun failed (see the summary)",
     7: "no MAGIC events in the MAGIC files",
@@ -134,7 +137,7 @@ EXIT_CODES: dict[int, str] = {
     13: "invalid LST-1 file (missing, not HDF5, corrupt, wrong content)",
     14: "invalid MAGIC directory or file (idem), or MAGIC subarrays differ",
     15: "output cannot be written (no space left on device, quota, I/O error, ...)",
-    16: "report: the directory holds no readable lmcoinc output",
+    16: "report, info: the directory or file holds no readable lmcoinc output",
     17: "batch: the output directory is in use by another lmcoinc batch (pid, host named)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); no partial output left",
 }

@@ -9,11 +9,11 @@ import pytest
 
 from lmcoinc.config import default_config_text, load_config
 from lmcoinc.errors import NoCoincidenceError
-from lmcoinc.simulate import simulate_night
-from lmcoinc.sources import MagicDirectory
-from lmcoinc.subrun import process_subrun
+from lmcoinc.io.magic_source import MagicDirectory
+from lmcoinc.pipeline import process_subrun
+from lmcoinc.simulate import SimulationConfig, simulate, simulate_night
 
-from .badinputs import make_good
+from .helpers.badinputs import make_good
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,8 @@ def run_outputs(night, tmp_path_factory: pytest.TempPathFactory) -> Callable[...
             config = load_config(config_file)
             for lst_file in night.lst_files:
                 try:
-                    process_subrun(lst_file, MagicDirectory(night.magic_dir), out, config)
+                    process_subrun(lst_file, MagicDirectory(night.magic_dir, config.tel_names), out,
+                                   config)
                 except NoCoincidenceError:
                     pass
             made[key] = out
@@ -62,9 +63,27 @@ def run_outputs(night, tmp_path_factory: pytest.TempPathFactory) -> Callable[...
 
 
 @pytest.fixture(scope="session")
+def batch_output(night, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output directory of ``lmcoinc batch`` on :func:`night` (the defaults, 1 process)."""
+    from lmcoinc.batch import run_batch
+
+    out = tmp_path_factory.mktemp("batch")
+    assert run_batch(night.lst_dir, night.magic_dir, out).exit_code == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short good input: ``lst/`` with one LST-1 file and ``magic/`` (see badinputs)."""
     return make_good(tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture(scope="session")
+def magic_subruns(tmp_path_factory: pytest.TempPathFactory):
+    """A 0.5 s LST-1 subrun whose MAGIC data are three 0.4 s subrun files per telescope."""
+    config = SimulationConfig(duration_s=0.5, seed=41, magic_subrun_s=0.4,
+                              magic_start_delay_s=-0.2, magic_extra_s=0.3)
+    return simulate(tmp_path_factory.mktemp("magic-subruns"), config)
 
 
 @pytest.fixture(scope="session")

@@ -1,173 +1,137 @@
-"""Every bad input: a documented exit code, one ``lmcoinc: error:`` line naming the
-file or config key, no traceback, and no output file.
-
-The bad inputs are made for real (tests/badinputs.py) from one short simulated
-subrun in the real formats; ``lmcoinc run`` runs in subprocesses, all cases
-at once, and each test checks one case.
-"""
+"""errors: the exit code of each error, the role of an input file's error, one-line messages."""
 
 from __future__ import annotations
 
-import os
-import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import polars as pl
 import pytest
 
-from lmcoinc.errors import EXIT_CODES
-from lmcoinc.io.lst import prepare_lst
+from lmcoinc import errors
+from lmcoinc.errors import (
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_SUBRUNS_FAILED,
+    BatchLockedError,
+    ConfigError,
+    InvalidFileError,
+    LmcoincError,
+    LstInputError,
+    MagicInputError,
+    MissingPackageError,
+    NoCoincidenceError,
+    NoMagicEventsError,
+    OutputError,
+    ReportInputError,
+    SchedulerError,
+    TooManyMultiMatchesError,
+    exit_code,
+    input_roles,
+    one_line,
+)
 
-from .badinputs import CASES, WARNING_CASES, copy_good, run_cli
-
-_OFFSET_LINE = re.compile(r"tel (\d+): average offset (-?[\d.]+) us, (\d+) coincident events")
-
-
-def _offsets(stdout: str) -> dict[int, tuple[float, int]]:
-    return {int(t): (float(o), int(n)) for t, o, n in _OFFSET_LINE.findall(stdout)}
-
-
-def _left_in(directory) -> list[str]:
-    """Files in an output directory: outputs, temporary files, anything."""
-    if not directory.is_dir():
-        return []
-    return sorted(p.name for p in directory.rglob("*"))
-
-
-@pytest.fixture(scope="module")
-def results(good, tmp_path_factory):
-    """name → (Run, text expected in the message, CompletedProcess) for every case."""
-    root = tmp_path_factory.mktemp("cases")
-    jobs = {"good": copy_good(good, root / "good")}
-    expected = {"good": ""}
-    for name, build in {**{k: v[0] for k, v in CASES.items()}, **WARNING_CASES}.items():
-        (root / name).mkdir()
-        jobs[name], expected[name] = build(good, root / name)
-    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
-        procs = dict(zip(jobs, pool.map(run_cli, jobs.values()), strict=True))
-    return {name: (jobs[name], expected[name], procs[name]) for name in jobs}
+#: The documented code of each error (README, ``lmcoinc run --help``).
+CODES = {
+    SchedulerError: 2, MissingPackageError: 2, NoCoincidenceError: 3, NoMagicEventsError: 7,
+    TooManyMultiMatchesError: 11, ConfigError: 12, InvalidFileError: 13, LstInputError: 13,
+    MagicInputError: 14, OutputError: 15, ReportInputError: 16, BatchLockedError: 17,
+}
 
 
-def test_good_input_runs(results):
-    run, _, proc = results["good"]
-    assert proc.returncode == 0, proc.stderr
-    assert sorted(_offsets(proc.stdout)) == [2, 3]
-    assert len(_left_in(run.out)) == 4
+def _error(cls: type[BaseException]) -> BaseException:
+    return cls("data.h5", "broken") if issubclass(cls, InvalidFileError) else cls("broken")
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input(name, results):
-    run, must, proc = results[name]
-    code = CASES[name][1]
-    assert code in EXIT_CODES
-    assert proc.returncode == code, proc.stderr
-    assert "Traceback" not in proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("lmcoinc: error:")]
-    assert len(errors) == 1, proc.stderr
-    assert must in errors[0]
-    assert proc.stdout == ""
-    # no output, no temporary file (the output path may be a file in the output cases)
-    assert _left_in(run.out) == []
+@pytest.mark.parametrize("cls", list(CODES), ids=lambda c: c.__name__)
+def test_exit_code_of_each_error(cls):
+    assert exit_code(_error(cls)) == CODES[cls]
+    assert CODES[cls] in EXIT_CODES
+
+    class Narrower(cls):  # a subclass takes its parent's code
+        pass
+
+    assert exit_code(_error(Narrower)) == CODES[cls]
 
 
-@pytest.mark.parametrize("name", sorted(WARNING_CASES))
-def test_bad_timestamps_dropped_or_kept_with_warning(name, results):
-    run, warning, proc = results[name]
-    assert proc.returncode == 0, proc.stderr
-    assert re.search(warning, proc.stderr), proc.stderr
-    assert "lmcoinc: error" not in proc.stderr
-    # the offset is not corrupted: that of the good input within 0.1 us
-    found, expected = _offsets(proc.stdout), _offsets(results["good"][2].stdout)
-    assert found.keys() == expected.keys()
-    for tel, (offset, n) in found.items():
-        assert abs(offset - expected[tel][0]) <= 0.1
-        assert abs(n - expected[tel][1]) <= 5
-    assert len(_left_in(run.out)) == 4
+def test_every_user_error_has_a_documented_code():
+    user_errors = [v for v in vars(errors).values()
+                   if isinstance(v, type) and issubclass(v, LmcoincError) and v is not LmcoincError]
+    assert sorted(c.__name__ for c in user_errors) == sorted(c.__name__ for c in CODES)
+    assert sorted({*CODES.values(), 0, 1, EXIT_SUBRUNS_FAILED, EXIT_INTERRUPTED}) == sorted(
+        EXIT_CODES)
+    assert (EXIT_SUBRUNS_FAILED, EXIT_INTERRUPTED) == (4, 130)
 
 
-def test_output_dir_checked_before_computation(results):
-    _, _, proc = results["output_parent_is_file"]
-    assert "Input LST DL1 data file" not in proc.stderr  # failed before reading anything
+@pytest.mark.parametrize(("err", "code"), [
+    (KeyboardInterrupt(), EXIT_INTERRUPTED), (LmcoincError("x"), 1), (RuntimeError("bug"), 1),
+    (ValueError("bug"), 1), (ImportError("no module"), 1), (OSError(28, "full"), 1),
+])
+def test_exit_code_of_other_errors(err, code):
+    assert exit_code(err) == code
 
 
-def test_failure_while_writing_keeps_earlier_output(good, tmp_path):
-    """The MAGIC subarrays are compared while the output is written: the error then
-    must leave an earlier complete output of the subrun as it was, and no temporary file."""
-    run = copy_good(good, tmp_path / "good")
-    run.out = tmp_path / "out"
-    proc = run_cli(run)
-    assert proc.returncode == 0, proc.stderr
-    before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in run.out.iterdir()}
-    assert len(before) == 4
-    (tmp_path / "bad").mkdir()
-    bad, must = CASES["magic_subarray_differs"][0](good, tmp_path / "bad")
-    bad.out = run.out
-    proc = run_cli(bad)
-    assert proc.returncode == 14 and must in proc.stderr, proc.stderr
-    after = {p.name: (p.stat().st_ino, p.read_bytes()) for p in run.out.iterdir()}
-    assert after == before
+def test_missing_package_is_an_import_error():
+    with pytest.raises(ImportError):
+        raise MissingPackageError("lmcoinc[report] is not installed")
 
 
-def test_run_help_lists_exit_codes():
-    from typer.testing import CliRunner
-
-    from lmcoinc.cli import app
-
-    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "100"})
-    assert result.exit_code == 0
-    for code, meaning in EXIT_CODES.items():
-        assert re.search(rf"^\s*{code}\s+{re.escape(meaning[:30])}", result.output, re.M), code
+def test_invalid_file_error_names_the_file():
+    err = InvalidFileError("dir/data.h5", "truncated file (10 of 20 bytes)")
+    assert err.path == Path("dir/data.h5") and err.problem == "truncated file (10 of 20 bytes)"
+    assert str(err) == "dir/data.h5: truncated file (10 of 20 bytes)"
 
 
-def test_missing_option_is_usage_error(good, tmp_path):
-    from typer.testing import CliRunner
-
-    from lmcoinc.cli import app
-
-    result = CliRunner().invoke(app, ["run", "-m", str(good / "magic")])
-    assert result.exit_code == 2
+# --- input roles ----------------------------------------------------------------------------
 
 
-def test_time_diff_skips_invalid_dragon_time():
-    """time_diff of the row after an invalid dragon_time spans to the last valid one."""
-    n = 6
-    raw = pl.DataFrame(
-        {
-            "obs_id": np.full(n, 1), "event_id": np.arange(n), "tel_id": np.ones(n, int),
-            "event_type": np.full(n, 32),
-            "intensity": np.ones(n), "time_gradient": np.ones(n), "alt_tel": np.ones(n),
-            "az_tel": np.ones(n), "length": np.ones(n), "width": np.ones(n),
-            "phi": np.ones(n), "psi": np.ones(n),
-            "dragon_time": [1.7e9, 1.7e9 + 1, np.nan, 1.7e9 + 3, 0.0, 1.7e9 + 6],
-        }
-    )
-    out = prepare_lst(raw, 28.0, "dragon_time", "f.h5")
-    assert out["event_id_lst"].to_list() == [0, 1, 3, 5]
-    assert out["time_diff"].to_list() == [0.0, 1.0, 2.0, 3.0]
-    # without the policy (no timestamp column given) all rows stay, as the reference keeps them
-    assert prepare_lst(raw, 28.0).height == n
+ROLES = {"in/lst.h5": LstInputError, Path("in/magic"): MagicInputError}
 
 
-def test_no_shower_event_is_an_error():
-    from lmcoinc.errors import InvalidFileError
+@pytest.mark.parametrize(("path", "role"), [
+    ("in/lst.h5", LstInputError),
+    ("in/magic", MagicInputError),
+    ("in/magic/dl1_M1.Run05093711.001.h5", MagicInputError),
+    ("in/magic/sub/deeper.h5", MagicInputError),
+    ("in/magic2/dl1_M1.h5", InvalidFileError),  # not under the directory: a name's prefix
+    ("in/lst.h5.bak", InvalidFileError),
+    ("config.yaml", InvalidFileError),
+])
+def test_input_roles(path, role):
+    with pytest.raises(InvalidFileError) as err, input_roles(ROLES):
+        raise InvalidFileError(path, "not an HDF5 file")
+    assert type(err.value) is role
+    assert (err.value.path, err.value.problem) == (Path(path), "not an HDF5 file")
+    assert str(err.value) == f"{path}: not an HDF5 file"
+    if role is not InvalidFileError:
+        assert err.value.__suppress_context__
 
-    raw = pl.DataFrame(
-        {
-            "obs_id": [1], "event_id": [1], "tel_id": [1], "event_type": [2],
-            "intensity": [1.0], "time_gradient": [1.0], "alt_tel": [1.0], "az_tel": [1.0],
-            "length": [1.0], "width": [1.0], "phi": [1.0], "psi": [1.0], "dragon_time": [1.7e9],
-        }
-    )
-    with pytest.raises(InvalidFileError, match="f.h5: no shower events"):
-        prepare_lst(raw, 28.0, "dragon_time", "f.h5")
+
+def test_input_roles_keep_other_errors():
+    with pytest.raises(ReportInputError), input_roles(ROLES):  # its role already given
+        raise ReportInputError("in/magic", "no output")
+    with pytest.raises(NoCoincidenceError), input_roles(ROLES):
+        raise NoCoincidenceError("no coincident events")
+    with pytest.raises(KeyError), input_roles(ROLES):
+        raise KeyError("in/lst.h5")
+    with input_roles(ROLES):  # nothing raised: nothing happens
+        pass
 
 
+# --- one line -------------------------------------------------------------------------------
 
-def test_readme_lists_exit_codes():
-    """The README's table of exit codes has a row for each code of EXIT_CODES, and no other."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Errors and exit codes", 1)[1].split("\n## ", 1)[0]
-    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
-    assert codes == sorted(EXIT_CODES)
+
+@pytest.mark.parametrize(("err", "line"), [
+    (ValueError("one line"), "one line"),
+    (OSError("first\n  second  \n\nthird"), "first second third"),
+    (RuntimeError(""), "RuntimeError"),
+    (KeyboardInterrupt(), "KeyboardInterrupt"),
+    ("  a text\nover lines ", "a text over lines"),
+    ("", ""),
+])
+def test_one_line(err, line):
+    assert one_line(err) == line
+
+
+def test_one_line_limit():
+    text = "word " * 100
+    assert one_line(ValueError(text)) == text.strip()[:300]
+    assert one_line(ValueError(text), limit=12) == "word word wo"

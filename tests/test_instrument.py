@@ -19,7 +19,7 @@ from lmcoinc.instrument import (
     telescope_positions,
 )
 
-from .cases import reference_python
+from .helpers.cases import reference_python
 
 NAMES = ("LST-1", "LST-2", "LST-3", "LST-4", "MAGIC-I", "MAGIC-II")
 DEFAULT = {"LST-1": 1, "LST-2": 0, "LST-3": 0, "LST-4": 0, "MAGIC-I": 2, "MAGIC-II": 3}

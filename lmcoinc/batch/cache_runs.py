@@ -1,5 +1,9 @@
 """The runs of the batch's MAGIC cache: each MAGIC file read once, checked, and its events
-with a valid time written to a Parquet file sorted by time, in ``jobs`` worker processes.
+with a valid time written to an Arrow IPC file sorted by time, by the batch's worker processes.
+
+The runs are uncompressed IPC files: a subrun memory-maps those that overlap
+its MAGIC time range and slices them by binary search on their time column,
+which costs nothing beside the copy of the rows it takes.
 
 What the workers say (warnings, errors) is told by the parent in file order, as
 :func:`lmcoinc.io.magic.iter_magic_files` would tell it.
@@ -15,37 +19,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from ..columns import MAGIC_INDEX
-from ..errors import InvalidFileError
+from ..errors import InvalidFileError, OutputError
 from ..io.atomic import atomic_file
 from ..io.magic import (
+    MAGIC_INDEX,
     MagicFile,
     arrange_magic,
     check_same_columns,
     invalid_magic_times,
     read_magic_file,
 )
-from ..memory import release_free_memory
-from ..timestamps import magic_ns
+from ..io.magic_cache import TIME_COLUMN, CacheRun
+from ..io.subarray import FileSubarray
+from ..io.timestamps import magic_ns
+from ..utils.memory import release_free_memory
+from .workers import KILL_ENV, WorkerPool, death_message
 
-__all__ = ["TIME_COLUMN", "CacheRun", "PreparedFile", "prepare_files"]
+__all__ = ["PreparedFile", "prepare_files"]
 
 log = logging.getLogger(__name__)
-
-#: The int64 ns timestamp column of the cache runs.
-TIME_COLUMN = "_lmcoinc_t_ns"
-_ROW_GROUP = 16_384
-
-
-@dataclass(frozen=True)
-class CacheRun:
-    """One Parquet file of the cache: the prepared events of one MAGIC file, by time."""
-
-    path: Path
-    t_min: int
-    t_max: int
 
 
 @dataclass(frozen=True)
@@ -58,8 +53,11 @@ class PreparedFile:
         The MAGIC file.
     run : CacheRun or None
         Its cache run (None: no event with a valid time).
-    runs_of : set of (int, int)
-        Its (obs_id, tel_id) pairs.
+    id_ranges : dict
+        (obs_id, tel_id) → the first and last event_id of its events of that MAGIC run
+        and telescope.
+    repeated : polars.DataFrame
+        The ids (obs_id_magic, event_id_magic, tel_id) that occur more than once in it.
     invalid_ids : polars.DataFrame
         The ids (obs_id_magic, event_id_magic, tel_id) of its events with an invalid time.
     tel_ids : set of int
@@ -68,15 +66,24 @@ class PreparedFile:
         Its parameter table's columns.
     names : tuple of str
         The names of the table's fields.
+    subarray : FileSubarray
+        Its subarray as stored (decoded for the first file).
     """
 
     path: Path
     run: CacheRun | None
-    runs_of: set
+    id_ranges: dict
+    repeated: pl.DataFrame
     invalid_ids: pl.DataFrame
     tel_ids: set
     schema: pl.Schema
     names: tuple[str, ...]
+    subarray: FileSubarray
+
+    @property
+    def runs_of(self) -> set:
+        """Its (obs_id, tel_id) pairs."""
+        return set(self.id_ranges)
 
 
 @dataclass
@@ -86,12 +93,14 @@ class _Outcome:
 
     index: int
     prepared: PreparedFile | None = None
-    error: tuple[str, str, str] | None = None  # ("invalid" or "internal", path, text)
+    error: tuple[str, str, str] | None = None  # ("invalid", "output" or "internal", path, text)
     records: list[logging.LogRecord] = field(default_factory=list)
 
 
-def prepare_files(files: list[Path], directory: Path, jobs: int = 1) -> list[PreparedFile]:
-    """Prepare the MAGIC files (in ``jobs`` worker processes) into cache runs in ``directory``.
+def prepare_files(files: list[Path], directory: Path, pool: WorkerPool | None = None
+                  ) -> list[PreparedFile]:
+    """Prepare the MAGIC files (by the workers of ``pool``, else in this process) into cache
+    runs in ``directory``.
 
     Returns
     -------
@@ -102,9 +111,12 @@ def prepare_files(files: list[Path], directory: Path, jobs: int = 1) -> list[Pre
     ------
     InvalidFileError
         The first file at fault, as :func:`lmcoinc.io.magic.iter_magic_files`.
+    OutputError
+        If a cache run cannot be written.
     """
     jobs_ = [(index, path, directory) for index, path in enumerate(files)]
-    outcomes = _in_workers(jobs_, jobs) if jobs > 1 and len(files) > 1 else map(_prepare, jobs_)
+    outcomes = (_in_workers(jobs_, pool) if pool is not None and len(files) > 1
+                else map(_prepare, jobs_))
     prepared, first = [], None
     for outcome in outcomes:
         for record in outcome.records:
@@ -113,6 +125,8 @@ def prepare_files(files: list[Path], directory: Path, jobs: int = 1) -> list[Pre
             kind, path, text = outcome.error
             if kind == "invalid":
                 raise InvalidFileError(path, text)
+            if kind == "output":
+                raise OutputError(text)
             raise RuntimeError(f"{path}: {text}")
         if outcome.prepared is not None:
             first = check_same_columns(outcome.prepared.path, outcome.prepared.names, first)
@@ -124,10 +138,12 @@ def _prepare(job: tuple[int, Path, Path]) -> _Outcome:
     """Read one MAGIC file and write its cache run; an error is returned, not raised."""
     index, path, directory = job
     try:
-        found = read_magic_file(path)
+        found = read_magic_file(path, decode_subarray=index == 0)
         prepared = None if found is None else _write_run(found, index, directory)
     except InvalidFileError as err:
         return _Outcome(index, error=("invalid", str(err.path), err.problem))
+    except OutputError as err:  # its cache run cannot be written
+        return _Outcome(index, error=("output", str(path), str(err)))
     release_free_memory()
     return _Outcome(index, prepared)
 
@@ -135,20 +151,39 @@ def _prepare(job: tuple[int, Path, Path]) -> _Outcome:
 def _write_run(found: MagicFile, index: int, directory: Path) -> PreparedFile:
     """Write the events with a valid time of one MAGIC file, sorted by time, to a cache run."""
     raw = found.frame
-    bad = invalid_magic_times(raw)
-    frame = arrange_magic(raw.filter(~bad))
-    invalid_ids = arrange_magic(raw.filter(bad)).select(MAGIC_INDEX)
+    bad = invalid_magic_times(raw).to_numpy()
+    frame = arrange_magic(raw[np.flatnonzero(~bad)] if bad.any() else raw)
+    ids = raw.select("obs_id", "event_id", "tel_id")
+    invalid_ids = arrange_magic(ids[np.flatnonzero(bad)] if bad.any() else ids.clear())
     run = None
     if frame.height:
         t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
-        run = CacheRun(directory / f"run-{index:05}.parquet", int(t.min()), int(t.max()))
+        order = np.argsort(t, kind="stable")
+        run = CacheRun(directory / f"run-{index:05}.arrow", int(t[order[0]]), int(t[order[-1]]))
+        if np.any(order[1:] < order[:-1]):
+            frame, t = frame[order], t[order]
         with atomic_file(run.path) as temp:
-            frame.with_columns(pl.Series(TIME_COLUMN, t, dtype=pl.Int64)) \
-                .sort(TIME_COLUMN, maintain_order=True) \
-                .write_parquet(temp, compression="lz4", statistics=True, row_group_size=_ROW_GROUP)
-    return PreparedFile(found.path, run, set(raw.select("obs_id", "tel_id").unique().iter_rows()),
-                        invalid_ids, set(raw["tel_id"].unique().to_list()), found.schema,
-                        found.names)
+            frame.hstack([pl.Series(TIME_COLUMN, t, dtype=pl.Int64)]).write_ipc(
+                temp, compression="uncompressed")
+    ranges, repeated = _ids(*(raw[c].to_numpy() for c in ("obs_id", "event_id", "tel_id")))
+    return PreparedFile(found.path, run, ranges, repeated, invalid_ids,
+                        {tel for _, tel in ranges}, found.schema, found.names, found.subarray)
+
+
+def _ids(obs: np.ndarray, event: np.ndarray, tel: np.ndarray) -> tuple[dict, pl.DataFrame]:
+    """(obs_id, tel_id) → first and last event_id, and the ids that occur more than once."""
+    order = np.lexsort((event, tel, obs))
+    obs, event, tel = obs[order], event[order], tel[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (obs[1:] != obs[:-1]) | (tel[1:] != tel[:-1])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(order)) - 1
+    ranges = {(int(obs[a]), int(tel[a])): (int(event[a]), int(event[b]))
+              for a, b in zip(starts, ends, strict=True)}
+    again = np.flatnonzero(~new[1:] & (event[1:] == event[:-1])) + 1
+    repeated = pl.DataFrame({"obs_id_magic": obs[again], "event_id_magic": event[again],
+                             "tel_id": tel[again]}, schema=dict.fromkeys(MAGIC_INDEX, pl.Int64))
+    return ranges, repeated.unique() if len(again) else repeated
 
 
 class _Records(logging.Handler):
@@ -167,8 +202,6 @@ def _prepare_in_worker(job: tuple[int, Path, Path]) -> _Outcome:
     With the environment variable ``KILL_ENV`` of :mod:`.workers` naming the
     MAGIC file, the worker kills itself with SIGKILL instead (fault injection).
     """
-    from .workers import KILL_ENV
-
     if os.environ.get(KILL_ENV) == job[1].name:
         os.kill(os.getpid(), signal.SIGKILL)
     logger = logging.getLogger("lmcoinc")
@@ -187,10 +220,8 @@ def _prepare_in_worker(job: tuple[int, Path, Path]) -> _Outcome:
     return outcome
 
 
-def _in_workers(jobs_: list[tuple[int, Path, Path]], jobs: int) -> Iterator[_Outcome]:
-    """The outcomes of the jobs run in worker processes, in the jobs' order."""
-    from .workers import death_message, run_in_workers  # (they import the tasks, which import us)
-
+def _in_workers(jobs_: list[tuple[int, Path, Path]], pool: WorkerPool) -> Iterator[_Outcome]:
+    """The outcomes of the jobs run by the pool's workers, in the jobs' order."""
     outcomes: dict[int, _Outcome] = {}
 
     def died(job: Any, exitcode: int | None) -> None:  # the file once more, in this process
@@ -198,6 +229,6 @@ def _in_workers(jobs_: list[tuple[int, Path, Path]], jobs: int) -> Iterator[_Out
                     "process", job[1], death_message(exitcode))
         outcomes[job[0]] = _prepare(job)
 
-    run_in_workers(jobs_, jobs, _prepare_in_worker,
-                   lambda outcome: outcomes.__setitem__(outcome.index, outcome), died)
+    pool.run(jobs_, _prepare_in_worker,
+             lambda outcome: outcomes.__setitem__(outcome.index, outcome), died)
     return (outcomes[index] for index, _, _ in jobs_)

@@ -3,12 +3,13 @@
 After every subrun has run, :func:`night_model` finds the levels of the clock
 offset of each MAGIC telescope (:mod:`.night`) from the sound subruns;
 :func:`weak_tasks` gives the subruns to run again with the level's offset to
-fall back on (``CoincidenceConfig.night_offsets_ns``): those with a telescope
-that has fewer than ``min_coincidences`` pairs, none, or a clock offset more
-than a window half width from its level, and that were not already run with
-those offsets. A subrun redone keeps its own result where it is sound
-(:mod:`lmcoinc.clock`); :func:`add_night_columns` puts each subrun's level and
-deviation from it in its summary row.
+fall back on (their priors' ``night_offsets_ns``): those with a weak telescope
+(:func:`lmcoinc.pairing.anchored.weakness`: fewer than ``min_coincidences``
+pairs, none, or a clock offset more than a window half width from its
+level) that were not already run with those offsets. A subrun redone keeps
+its own result where it is sound (:mod:`lmcoinc.pairing.anchored`);
+:func:`add_night_columns` puts each subrun's level and deviation from it in
+its summary row.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..config import CoincidenceConfig
+from ..pairing.anchored import weakness
 from .night import NightLevel, clock_levels, level_at
-from .summary import magic_tel_ids
 from .task import SubrunTask
 
 __all__ = ["add_night_columns", "night_model", "night_pass", "weak_tasks"]
@@ -38,10 +39,9 @@ def night_model(rows: list[dict[str, Any]], config: CoincidenceConfig
                 ) -> dict[int, list[NightLevel]]:
     """MAGIC tel_id → the levels of its clock offset; ``rows`` in subrun order."""
     model = {}
-    for tel_id in magic_tel_ids(config):
+    for tel_id in config.magic_tel_ids:
         sound = [(i, _clock_ns(row, tel_id), row.get("magic_obs_id")) for i, row in enumerate(rows)
-                 if row.get("status") in _DONE and _clock_ns(row, tel_id) is not None
-                 and (row.get(f"n_coincidence_tel{tel_id}") or 0) >= config.min_coincidences]
+                 if row.get("status") in _DONE and not _weak(row, tel_id, None, config)]
         model[tel_id] = clock_levels(
             tel_id, np.array([s[0] for s in sound], dtype=np.int64),
             np.array([s[1] for s in sound], dtype=np.float64), [s[2] for s in sound],
@@ -61,16 +61,17 @@ def _anchors(model: dict[int, list[NightLevel]], row: dict[str, Any], position: 
     return anchors
 
 
-def _weak(row: dict[str, Any], tel_id: int, anchor_ns: int, config: CoincidenceConfig) -> bool:
-    clock = _clock_ns(row, tel_id)
-    return (clock is None
-            or (row.get(f"n_coincidence_tel{tel_id}") or 0) < config.min_coincidences
-            or abs(clock - anchor_ns) > config.window_half_width_ns)
+def _weak(row: dict[str, Any], tel_id: int, anchor_ns: int | None, config: CoincidenceConfig
+          ) -> bool:
+    """Whether a telescope's result in a summary row is weak (against the night's offset
+    ``anchor_ns``, when given)."""
+    n_pairs = row.get(f"n_coincidence_tel{tel_id}")
+    return weakness(n_pairs, _clock_ns(row, tel_id), anchor_ns, config) is not None
 
 
 def weak_tasks(tasks: list[SubrunTask], rows: list[dict[str, Any]],
                model: dict[int, list[NightLevel]]) -> list[SubrunTask]:
-    """The tasks to run again with the night's offsets (in their config); ``rows`` in
+    """The tasks to run again with the night's offsets (in their priors); ``rows`` in
     the order of ``tasks``."""
     redo = []
     for position, (task, row) in enumerate(zip(tasks, rows, strict=True)):
@@ -80,7 +81,7 @@ def weak_tasks(tasks: list[SubrunTask], rows: list[dict[str, Any]],
                 tried[t] is not None and round(tried[t] * 1000) == a for t, a in anchors.items()):
             continue
         if any(_weak(row, t, a, task.config) for t, a in anchors.items()):
-            redo.append(replace(task, config=replace(task.config, night_offsets_ns=anchors)))
+            redo.append(replace(task, priors=replace(task.priors, night_offsets_ns=anchors)))
     return redo
 
 

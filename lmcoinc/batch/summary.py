@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ..config import MAGIC_NAMES, CoincidenceConfig
 from ..io.atomic import atomic_file
+from ..io.parquet import write_parquet
 
 __all__ = [
     "STATUSES",
-    "magic_tel_ids",
     "max_rss_mb",
     "summary_frame",
     "summary_schema",
@@ -22,11 +22,6 @@ __all__ = [
 
 #: Statuses of a subrun in the summary.
 STATUSES = ("ok", "skipped", "no_coincidence", "failed")
-
-
-def magic_tel_ids(config: CoincidenceConfig) -> list[int]:
-    """The MAGIC telescope ids in use, in config order."""
-    return [config.tel_ids[n] for n in MAGIC_NAMES if config.tel_ids.get(n, 0) > 0]
 
 
 def summary_schema(tel_ids: Sequence[int]) -> dict[str, pl.DataType]:
@@ -38,6 +33,7 @@ def summary_schema(tel_ids: Sequence[int]) -> dict[str, pl.DataType]:
         "status": pl.String,
         "exit_code": pl.Int64,
         "error": pl.String,
+        "warnings": pl.List(pl.String),
         "n_lst_events": pl.Int64,
     }
     for tel_id in tel_ids:
@@ -50,6 +46,7 @@ def summary_schema(tel_ids: Sequence[int]) -> dict[str, pl.DataType]:
         schema[f"deviation_us_tel{tel_id}"] = pl.Float64
         schema[f"accidental_tel{tel_id}"] = pl.Float64
         schema[f"drift_us_per_s_tel{tel_id}"] = pl.Float64
+        schema[f"n_offset_steps_tel{tel_id}"] = pl.Int64
     schema["magic_obs_id"] = pl.Int64
     schema["offset_source"] = pl.String
     schema["effective_time_s"] = pl.Float64
@@ -65,10 +62,12 @@ def summary_frame(rows: list[dict[str, Any]], tel_ids: Sequence[int]) -> pl.Data
                         orient="row")
 
 
-def write_summary(summary: pl.DataFrame, path: Path) -> None:
-    """Write the summary atomically."""
+def write_summary(summary: pl.DataFrame, path: Path, table: str = "summary",
+                  provenance: dict[str, Any] | None = None) -> None:
+    """Write the summary (or the night model's ``table="night"``) atomically, its columns
+    described and the batch's provenance in its metadata (:mod:`lmcoinc.io.parquet`)."""
     with atomic_file(path) as temp:
-        summary.write_parquet(temp)
+        write_parquet(temp, table, summary, None if provenance is None else json.dumps(provenance))
 
 
 def max_rss_mb() -> float | None:

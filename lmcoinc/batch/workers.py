@@ -1,15 +1,18 @@
-"""Worker processes for the tasks of a batch that outlive none of it and survive one's death.
+"""Worker processes for the jobs of a batch that outlive none of it and survive one's death.
 
 ``concurrent.futures.ProcessPoolExecutor`` breaks as a whole when one worker
 dies (every pending task fails with ``BrokenProcessPool``), cannot tell which
 task killed it, and leaves its workers running when the parent is
 interrupted. Here each worker runs one task at a time and the parent knows
-which: a worker that dies (the OOM killer, ``kill -9``) fails its task with
-the signal that killed it and is replaced for the remaining tasks; when the
+which: a worker that dies (the OOM killer, ``kill -9``) fails its job with
+the signal that killed it and is replaced for the remaining jobs; when the
 parent is interrupted (Ctrl-C, SIGTERM) or fails, its workers are stopped
 (SIGTERM, which removes the temporary files of a task being written, then
 SIGKILL after a grace period) before the exception goes on. A worker whose
-parent is gone ends when it next asks for a task.
+parent is gone ends when it next asks for a job. A batch starts its workers
+once (:class:`WorkerPool`): they import lmcoinc while the parent prepares,
+then prepare the MAGIC files and run the subruns. The pool knows nothing of
+what its jobs are (subruns, MAGIC files to cache): it runs a function on them.
 """
 
 from __future__ import annotations
@@ -20,37 +23,40 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .task import SubrunTask, run_task
+from ..utils.signals import interrupt_signals, interrupted
 
-__all__ = ["KILL_ENV", "death_message", "run_in_workers", "run_task_in_worker"]
+__all__ = ["KILL_ENV", "WorkerPool", "death_message", "run_in_workers"]
 
 #: Fault injection for tests and ``scripts/faults.py``: the worker that gets the
 #: task of the LST file of this name (or the MAGIC file of this name to cache)
-#: kills itself with SIGKILL.
+#: kills itself with SIGKILL (:func:`lmcoinc.batch.task.run_task_in_worker`).
 KILL_ENV = "LMCOINC_KILL_WORKER_AT"
 #: Seconds a stopped worker has to clean up before it is killed.
 GRACE_S = 10.0
+#: Seconds a worker whose pipe has closed has to end by itself before it is stopped.
+EXIT_WAIT_S = 2.0
 
 
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
-    task: SubrunTask | None = None
+    task: Any = None
 
 
-def _worker_main(conn: Connection, func: Callable[[SubrunTask], Any]) -> None:
-    """Run the tasks received on ``conn`` and send back their results, until told to stop."""
-    from ..signals import interrupt_signals, interrupted
-
+def _worker_main(conn: Connection) -> None:
+    """Run the jobs ``(function, task)`` received on ``conn`` and send back their results,
+    until told to stop."""
     try:
         with interrupt_signals():
-            while (task := conn.recv()) is not None:
+            while (job := conn.recv()) is not None:
+                func, task = job
                 result = func(task)
                 if interrupted():
                     raise KeyboardInterrupt
@@ -60,17 +66,6 @@ def _worker_main(conn: Connection, func: Callable[[SubrunTask], Any]) -> None:
         # would only warn about HDF5 files an interrupt left open.
         sys.stderr.flush()
         os._exit(0)
-
-
-def run_task_in_worker(task: SubrunTask) -> dict[str, Any]:
-    """:func:`~lmcoinc.batch.task.run_task` in a worker process (of this pool or Dask's).
-
-    With the environment variable :data:`KILL_ENV` naming the task's LST file,
-    the worker kills itself with SIGKILL instead (fault injection).
-    """
-    if os.environ.get(KILL_ENV) == task.lst_file.name:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return run_task(task)
 
 
 def death_message(exitcode: int | None) -> str:
@@ -86,26 +81,74 @@ def death_message(exitcode: int | None) -> str:
 
 
 def run_in_workers(
-    tasks: list[SubrunTask],
+    tasks: list[Any],
     jobs: int,
-    func: Callable[[SubrunTask], Any],
+    func: Callable[[Any], Any],
     done: Callable[[Any], None],
-    died: Callable[[SubrunTask, int | None], None],
+    died: Callable[[Any, int | None], None],
 ) -> None:
-    """Run ``func(task)`` for every task in up to ``jobs`` spawned worker processes.
+    """Run ``func(task)`` for every task in up to ``jobs`` worker processes started for
+    them (:meth:`WorkerPool.run`)."""
+    with WorkerPool(min(jobs, len(tasks))) as pool:
+        pool.run(tasks, func, done, died)
 
-    ``done(result)`` is called with each result as it comes, ``died(task,
-    exitcode)`` for a task whose worker died (exitcode negative: the
-    signal). On any exception the workers are stopped before it propagates.
+
+class WorkerPool:
+    """Up to ``jobs`` spawned worker processes, started once (they import lmcoinc once) and
+    given job after job by :meth:`run`, call after call, until the pool is closed.
+
+    Use it as a context manager: on exit the workers are asked to end (SIGTERM, then
+    SIGKILL after :data:`GRACE_S`, when an exception is going on).
     """
-    ctx = multiprocessing.get_context("spawn")  # safe with polars' and HDF5's threads
-    pending = deque(tasks)
-    workers: list[_Worker] = []
-    finished = False
-    try:
-        for _ in range(min(jobs, len(pending))):
-            workers.append(_start(ctx, func))
-            _give(workers[-1], pending)
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._ctx = multiprocessing.get_context("spawn")  # safe with polars' and HDF5's threads
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: Any) -> None:
+        workers, self._workers = self._workers, []
+        _stop(workers, graceful=kind is None)
+
+    def start(self) -> None:
+        """Start the missing workers now (they import while the caller goes on)."""
+        while len(self._workers) < self.jobs:
+            self._workers.append(_start(self._ctx))
+
+    def run(
+        self,
+        tasks: list[Any],
+        func: Callable[[Any], Any],
+        done: Callable[[Any], None],
+        died: Callable[[Any, int | None], None],
+    ) -> None:
+        """Run ``func(task)`` (``func`` picklable: a module's function) for every task (a
+        picklable job) in the workers.
+
+        ``done(result)`` is called with each result as it comes, ``died(task,
+        exitcode)`` for a task whose worker died (exitcode negative: the
+        signal); a dead worker is replaced while tasks remain. On any exception
+        the workers are stopped before it propagates (the pool is then empty).
+        """
+        pending = deque((func, task) for task in tasks)
+        try:
+            self.start()
+            for worker in self._workers:
+                _give(worker, pending)
+            self._serve(pending, done, died)
+        except BaseException:
+            workers, self._workers = self._workers, []
+            _stop(workers, graceful=False)
+            raise
+
+    def _serve(self, pending: deque, done: Callable[[Any], None],
+               died: Callable[[Any, int | None], None]) -> None:
+        workers = self._workers
         while any(w.task is not None for w in workers):
             ready = set(wait([w.conn for w in workers] + [w.process.sentinel for w in workers]))
             for worker in [w for w in workers if {w.conn, w.process.sentinel} & ready]:
@@ -117,28 +160,44 @@ def run_in_workers(
                     done(result)
                     _give(worker, pending)
                     continue
-                task, worker.task = worker.task, None
+                job, worker.task = worker.task, None
                 workers.remove(worker)
+                worker.process.join(EXIT_WAIT_S)  # ending by itself: its own exit code
                 _stop([worker], graceful=False)
-                if task is not None:
-                    died(task, worker.process.exitcode)
-                if pending:
-                    workers.append(_start(ctx, func))
+                if job is not None:
+                    died(job[1], worker.process.exitcode)
+                if pending:  # else the next run starts it
+                    workers.append(_start(self._ctx))
                     _give(workers[-1], pending)
-        finished = True
-    finally:
-        _stop(workers, graceful=finished)
 
 
 _DEAD, _NOTHING = object(), object()
 
 
-def _start(ctx: Any, func: Callable) -> _Worker:
+def _start(ctx: Any) -> _Worker:
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_worker_main, args=(child, func), daemon=True)
-    process.start()
+    process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+    with _worker_environment():
+        process.start()
     child.close()
     return _Worker(process, parent)
+
+
+#: The environment of the workers: one thread of polars each (the workers are the parallelism;
+#: more threads only contend for the cores), unless the user set it.
+WORKER_ENV = {"POLARS_MAX_THREADS": "1"}
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """:data:`WORKER_ENV` in the environment while a worker is spawned (it inherits it)."""
+    added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _give(worker: _Worker, pending: deque) -> None:

@@ -1,8 +1,9 @@
 """The command-line application: its options, error handling and console entry point.
 
 Every command ends an error with one line ``lmcoinc: error: ...`` and the
-exit code of :func:`lmcoinc.errors.exit_code`; the commands themselves are
-in :mod:`.coincidence` (run, batch) and :mod:`.tools` (the others).
+exit code of :func:`lmcoinc.errors.exit_code`, usage errors included (exit
+code 2); the commands themselves are in :mod:`.coincidence` (run, batch) and
+:mod:`.tools` (the others), their logging options in :mod:`.logs`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from ..errors import EXIT_CODES, LmcoincError, exit_code, one_line
-from ..signals import interrupt_signals, interrupted, raise_if_interrupted
+from ..utils.signals import interrupt_signals, interrupted, raise_if_interrupted
 
 __all__ = [
     "CONFIG_HELP",
@@ -29,24 +32,74 @@ __all__ = [
     "DebugOption",
     "LstTimestamp",
     "ReportOption",
-    "VerboseOption",
     "app",
     "errors_as_exit_codes",
     "exit_now_if_console",
     "fail",
     "main",
-    "setup_logging",
+    "require_report",
     "write_report",
 ]
 
+
+class LmcoincGroup(TyperGroup):
+    """The commands, with usage errors as one line ``lmcoinc: error: ...`` (exit code 2).
+
+    Typer would draw a box around the message; every other error of lmcoinc
+    is one line, so that a log or a batch script shows it whole.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as err:
+            click.echo(err.ctx.get_help())
+            code = 0
+        except click.UsageError as err:
+            sub = err.ctx.command_path.partition(" ")[2] if err.ctx is not None else ""
+            path = f"lmcoinc {sub}" if sub else "lmcoinc"
+            where = f"{sub}: " if sub else ""
+            print(f"lmcoinc: error: {where}{err.format_message().rstrip('.')} "
+                  f"(see '{path} --help')", file=sys.stderr)
+            code = err.exit_code
+        except click.ClickException as err:
+            print(f"lmcoinc: error: {err.format_message()}", file=sys.stderr)
+            code = err.exit_code
+        except click.Abort:
+            print("lmcoinc: error: interrupted; no partial output left", file=sys.stderr)
+            code = exit_code(KeyboardInterrupt())
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
-    add_completion=False,
+    cls=LmcoincGroup,
     no_args_is_help=True,
     help="Offline coincidence of LST-1 and MAGIC events from DL1 HDF5 files.",
 )
 
-EXIT_HELP = "Exit codes:\n" + "\n".join(
-    f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()
+
+def _print_version(value: bool) -> None:
+    if value:
+        import lmcoinc
+
+        typer.echo(f"lmcoinc {lmcoinc.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    )] = False,
+) -> None:
+    """Offline coincidence of LST-1 and MAGIC events from DL1 HDF5 files."""
+
+
+# one paragraph per code: one line each in the terminal and in the docs' CLI reference
+EXIT_HELP = "Exit codes:\n\n" + "\n\n".join(
+    f"{code}  {meaning}" for code, meaning in EXIT_CODES.items()
 )
 
 CONFIG_HELP = "YAML config (default: the built-in one)."
@@ -58,17 +111,6 @@ class LstTimestamp(str, Enum):
     dragon_time = "dragon_time"
     tib_time = "tib_time"
     ucts_time = "ucts_time"
-
-
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # PyTables' numexpr announces its thread count at INFO level: not lmcoinc's news
-    logging.getLogger("numexpr").setLevel(logging.WARNING)
 
 
 def fail(err: BaseException) -> typer.Exit:
@@ -121,6 +163,7 @@ def exit_now_if_console() -> None:
     the app is called in-process (tests, other programs).
     """
     if _CONSOLE:
+        logging.shutdown()  # flushes and closes the log file
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
@@ -142,13 +185,19 @@ ConfigOption = Annotated[
     typer.Option("--config-file", "-c", help=CONFIG_HELP),
 ]
 
-VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
-
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
 
 ReportOption = Annotated[
     bool, typer.Option("--report", help="Then write OUTPUT_DIR/report/ (see lmcoinc report).")
 ]
+
+
+def require_report(with_report: bool) -> None:
+    """Before the work of a command given ``--report``: the report's packages are there."""
+    if with_report:
+        from ..report import require_matplotlib
+
+        require_matplotlib()
 
 
 def write_report(output_dir: Path) -> None:

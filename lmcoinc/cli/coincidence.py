@@ -13,19 +13,20 @@ from .base import (
     ConfigOption,
     DebugOption,
     ReportOption,
-    VerboseOption,
     app,
     errors_as_exit_codes,
     exit_now_if_console,
-    setup_logging,
+    require_report,
     write_report,
 )
+from .logs import logging_options
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
 
 @app.command(epilog=EXIT_HELP)
+@logging_options(logging.INFO)
 def run(
     input_file_lst: Annotated[
         Path, typer.Option("--input-file-lst", "-l", help="LST-1 DL1 file (one subrun).")
@@ -37,7 +38,6 @@ def run(
         Path, typer.Option("--output-dir", "-o", help="Output directory.")
     ] = Path("./data"),
     config_file: ConfigOption = None,
-    verbose: VerboseOption = False,
     debug: DebugOption = False,
     timings: Annotated[
         Optional[Path],  # noqa: UP045
@@ -53,21 +53,22 @@ def run(
     earlier complete one is kept. Every error is one line on stderr,
     "lmcoinc: error: <file or config key>: <problem>", with the exit code below.
     """
-    setup_logging(verbose)
     with errors_as_exit_codes(debug):
+        require_report(with_report)
         from ..config import load_config
-        from ..sources import MagicDirectory
-        from ..subrun import process_subrun
+        from ..io.magic_source import MagicDirectory
+        from ..pairing import command_priors
+        from ..pipeline import process_subrun
 
         config = load_config(config_file)
-        report = process_subrun(input_file_lst, MagicDirectory(input_dir_magic), output_dir,
-                                config)
+        report = process_subrun(input_file_lst, MagicDirectory(input_dir_magic, config.tel_names),
+                                output_dir, config, priors=command_priors(config, batch=False))
         if timings is not None:
             _write_timings(timings, report.timer.timings)
         for tel_id, found in sorted(report.result.telescopes.items()):
             typer.echo(
                 f"tel {tel_id}: average offset {found.average_offset_ns / 1000:.3f} us, "
-                f"{len(found.idx_lst)} coincident events"
+                f"{found.n_pairs} coincident events"
             )
         if with_report:
             write_report(output_dir)
@@ -83,21 +84,95 @@ def _write_timings(path: Path, timings: dict[str, float]) -> None:
         temp.write_text(json.dumps(timings, indent=1))
 
 
+ClusterOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--cluster", help="Start Dask workers as jobs of this batch system (slurm, "
+                 "pbs, htcondor: dask-jobqueue) or as local processes (local), scaled to the "
+                 "subruns; settings from the config's cluster section (which alone starts one "
+                 "too)."),
+]
+RunsOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--runs", help="Only these LST-1 runs: 3265,3266 or 3265-3270."),
+]
+SubrunsOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--subruns", help="Only these subruns: 0-40 or 0,5,10-20."),
+]
+MergedOption = Annotated[
+    bool, typer.Option("--merged", help="Process the merged run files (dl1_LST-1.RunNNNNN.h5) "
+                       "instead of the subrun files beside them.")
+]
+WideOption = Annotated[
+    bool, typer.Option("--wide", help="Every column of the summary in the table printed "
+                       "at the end (else the main ones, which fit 100 columns).")
+]
+KeepOtherVersionsOption = Annotated[
+    bool, typer.Option("--keep-other-versions", help="Keep complete subruns made by "
+                       "another lmcoinc version (default: redo them; both are said).")
+]
+
+
+def _numbers(value: str | None, option: str) -> frozenset[int] | None:
+    """A --runs/--subruns selection (3265,3266 or 0-40), or None."""
+    if value is None:
+        return None
+    from ..batch.discovery import parse_numbers
+
+    try:
+        return parse_numbers(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint=option) from None
+
+
+def _selection(cluster: str | None, dask_scheduler: str | None, runs: str | None,
+               subruns: str | None, merged: bool) -> Any:
+    """The LST files to take; usage errors of --cluster, --runs, --subruns, --merged."""
+    from ..batch import LstSelection
+    from ..config import CLUSTER_TYPES
+
+    if cluster is not None and cluster not in CLUSTER_TYPES:
+        raise typer.BadParameter(f"{cluster!r} is not one of {', '.join(CLUSTER_TYPES)}",
+                                 param_hint="--cluster")
+    if cluster is not None and dask_scheduler is not None:
+        raise typer.BadParameter("give --cluster or --dask-scheduler, not both",
+                                 param_hint="--cluster")
+    if merged and subruns is not None:
+        raise typer.BadParameter("merged run files have no subruns to select",
+                                 param_hint="--subruns")
+    return LstSelection(_numbers(runs, "--runs"), _numbers(subruns, "--subruns"), merged)
+
+
+def _cluster(kind: str | None, dask_scheduler: str | None, config: Any) -> Any:
+    """The cluster to start: the config's ``cluster`` section, its type set by --cluster."""
+    from dataclasses import replace
+
+    from ..config import ClusterSettings
+
+    if dask_scheduler is not None:
+        return None
+    if kind is None:
+        return config.cluster
+    return replace(config.cluster or ClusterSettings(), type=kind)
+
+
 _BATCH_HELP = (
     "Subrun status: ok, skipped (complete earlier output of the same inputs and config), "
     "no_coincidence (a normal outcome, like exit code 3 of run), failed. "
     "Exit codes: 0 no subrun failed; 4 at least one subrun failed (see the summary); "
-    "2 usage error or unusable Dask scheduler; 12 invalid config; 13 no LST files; "
+    "2 usage error, unusable Dask scheduler or cluster, or Dask workers that do not see the "
+    "directories; 12 invalid config; 13 no LST files; "
     "7/14 invalid MAGIC directory; 15 output cannot be written; 17 OUTPUT_DIR in use by "
     "another batch; 130 interrupted."
 )
 
 
 @app.command(epilog=_BATCH_HELP)
+@logging_options(logging.WARNING)
 def batch(
     lst_dir: Annotated[
         Path, typer.Option("--lst-dir", "-l", help="Directory of LST-1 subrun files "
-                           "(dl1_LST-1*.h5).")
+                           "(dl1_LST-1.RunNNNNN.NNNN.h5).")
     ],
     magic_dir: Annotated[
         Path, typer.Option("--magic-dir", "-m", help="Directory of MAGIC dl1_*.h5 files.")
@@ -110,8 +185,13 @@ def batch(
     dask_scheduler: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--dask-scheduler", help="Run on this Dask scheduler (tcp://host:port) "
-                     "instead; needs the 'dask' extra and OUTPUT_DIR shared with the workers."),
+                     "instead; needs the 'dask' extra and the directories shared with the "
+                     "workers."),
     ] = None,
+    cluster: ClusterOption = None,
+    runs: RunsOption = None,
+    subruns: SubrunsOption = None,
+    merged: MergedOption = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Recompute subruns with complete outputs.")
     ] = False,
@@ -122,37 +202,42 @@ def batch(
         bool, typer.Option("--night-model/--no-night-model", help="Redo weak subruns at the "
                            "clock offset of the sound ones around them.")
     ] = True,
-    verbose: VerboseOption = False,
+    wide: WideOption = False,
+    keep_other_versions: KeepOtherVersionsOption = False,
     debug: DebugOption = False,
     with_report: ReportOption = False,
 ) -> None:
     """Coincidence of every LST-1 subrun of a directory with a MAGIC directory, in parallel.
 
-    Reads the MAGIC files once, writes per subrun the outputs of `lmcoinc run`
-    (same names and content) to OUTPUT_DIR, the Parquet dataset
-    OUTPUT_DIR/parquet/{events,feature,profile}/lst_obs_id=N/lst_subrun=M/
-    (read it with lmcoinc.scan) and OUTPUT_DIR/summary.parquet, one row per subrun.
-    Subruns with complete outputs are skipped unless --overwrite.
+    Reads the MAGIC files once, writes per subrun the HDF5 file of `lmcoinc run`
+    (same name and tables) to OUTPUT_DIR and its Parquet tables, once, to the dataset
+    OUTPUT_DIR/parquet/<table>/lst_obs_id=N/lst_subrun=M/ (events, feature, profile; in drift
+    mode offset_model, offset_segments; read it with lmcoinc.scan), and
+    OUTPUT_DIR/summary.parquet, one row per subrun.
+    Subruns with complete outputs are skipped unless --overwrite, or made by another
+    lmcoinc version.
     """
-    setup_logging(verbose)
-    if not verbose:  # run's per-offset INFO lines would flood a night
-        logging.getLogger().setLevel(logging.WARNING)
+    select = _selection(cluster, dask_scheduler, runs, subruns, merged)
     from rich.console import Console
 
-    from ..display import BatchProgress, summary_table
+    from .display import BatchProgress, print_summary
 
     console = Console(stderr=True)
     with errors_as_exit_codes(debug):
+        require_report(with_report)
         from ..batch import run_batch
         from ..config import load_config
 
         config = load_config(config_file)
-        with BatchProgress(console, enabled=progress) as shown:
+        quiet = logging.getLogger("lmcoinc").getEffectiveLevel() > logging.WARNING  # -q
+        with BatchProgress(console, enabled=progress and not quiet, announce=not quiet) as shown:
             result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
-                               dask_scheduler=dask_scheduler, overwrite=overwrite,
-                               reporter=shown.reporter(), night=night_model)
+                               dask_scheduler=dask_scheduler,
+                               cluster=_cluster(cluster, dask_scheduler, config),
+                               overwrite=overwrite, reporter=shown.reporter(), night=night_model,
+                               select=select, keep_other_versions=keep_other_versions)
         summary = result.summary
-        Console(width=max(Console().width, 150)).print(summary_table(summary))
+        print_summary(summary, wide=wide)
         typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; night model: "
                    f"{result.redone} redone; {result.seconds:.1f} s; summary: "
                    f"{result.summary_path}")

@@ -1,10 +1,10 @@
-"""The other commands: simulate, demo, report, offsets, convert."""
+"""The other commands: simulate, demo, report, offsets, convert, config."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -14,15 +14,19 @@ from .base import (
     LstTimestamp,
     app,
     errors_as_exit_codes,
-    setup_logging,
     write_report,
 )
+from .logs import logging_options
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..simulate import SimulationConfig
 
 #: Start of the demo's simulated subrun: 2023-12-08 01:46 UTC.
 DEMO_START_UNIX_S = 1_702_000_000.0
 
 
 @app.command()
+@logging_options(logging.INFO)
 def simulate(
     output_dir: Annotated[Path, typer.Argument(help="Directory for the simulated files.")],
     duration: Annotated[float, typer.Option(help="LST subrun length (s).")] = 10.0,
@@ -43,29 +47,40 @@ def simulate(
 
     The truth (true pairs, clock, delays, live time) goes to OUTPUT_DIR/truth.
     """
-    from ..simulate import SimulationConfig
     from ..simulate import simulate as simulate_files
 
+    config = _simulation(
+        duration_s=duration,
+        true_offset_ns=int(round(offset_us * 1000)),
+        drift_ns_per_s=drift_us_per_s * 1000,
+        geometric_delay=geometric_delay,
+        seed=seed,
+        magic_start_delay_s=magic_start_delay,
+        images=images,
+    )
     with errors_as_exit_codes(False):
-        files = simulate_files(
-            output_dir,
-            SimulationConfig(
-                duration_s=duration,
-                true_offset_ns=int(round(offset_us * 1000)),
-                drift_ns_per_s=drift_us_per_s * 1000,
-                geometric_delay=geometric_delay,
-                seed=seed,
-                magic_start_delay_s=magic_start_delay,
-                images=images,
-            ),
-        )
+        files = simulate_files(output_dir, config)
     typer.echo(f"LST file: {files.lst_file}")
     typer.echo(f"MAGIC directory: {files.magic_dir} ({len(files.magic_files)} files)")
     typer.echo(f"true offset: {files.true_offset_ns / 1000:.3f} us")
     typer.echo(f"truth: {files.true_pairs.parent}")
 
 
+def _simulation(**settings: Any) -> SimulationConfig:
+    """The simulation of the options; options it cannot simulate are a usage error."""
+    from ..simulate.config import SimulationConfig, validate
+
+    config = SimulationConfig(**settings)
+    try:
+        validate(config)
+    except ValueError as err:
+        typer.echo(f"lmcoinc: error: {err}", err=True)
+        raise typer.Exit(2) from None
+    return config
+
+
 @app.command()
+@logging_options(logging.WARNING)
 def demo(
     work_dir: Annotated[Path, typer.Argument(help="Where to simulate and write.")] = Path(
         "demo_output"
@@ -74,27 +89,26 @@ def demo(
     offset_us: Annotated[float, typer.Option(help="True MAGIC − LST clock offset (us).")] = -3.2,
 ) -> None:
     """Simulate a subrun, run the coincidence on it, print found and true offsets."""
-    setup_logging(False)
-    logging.getLogger("lmcoinc").setLevel(logging.WARNING)
+    true_ns = int(round(offset_us * 1000))
+    # a night of December 2023, whose clock offset in the history is the default -3.2 us
+    simulation = _simulation(duration_s=duration, true_offset_ns=true_ns,
+                             start_unix_s=DEMO_START_UNIX_S)
     with errors_as_exit_codes(False):
         from ..config import load_config
-        from ..simulate import SimulationConfig
+        from ..io.magic_source import MagicDirectory
+        from ..pipeline import process_subrun
         from ..simulate import simulate as simulate_files
-        from ..sources import MagicDirectory
-        from ..subrun import process_subrun
 
-        true_ns = int(round(offset_us * 1000))
-        # a night of December 2023, whose clock offset in the history is the default -3.2 us
-        files = simulate_files(work_dir / "input", SimulationConfig(
-            duration_s=duration, true_offset_ns=true_ns, start_unix_s=DEMO_START_UNIX_S))
-        report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir),
-                                work_dir / "output", load_config(None))
+        files = simulate_files(work_dir / "input", simulation)
+        config = load_config(None)
+        report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir, config.tel_names),
+                                work_dir / "output", config)
     events = report.result.events.plan
     typer.echo(f"simulated: {files.lst_file.name} + {len(files.magic_files)} MAGIC files")
     for tel_id, found in sorted(report.result.telescopes.items()):
         typer.echo(
             f"tel {tel_id}: found offset {found.average_offset_ns / 1000:+.3f} us "
-            f"(true {true_ns / 1000:+.3f} us), {len(found.idx_lst)} coincidences"
+            f"(true {true_ns / 1000:+.3f} us), {found.n_pairs} coincidences"
         )
     typer.echo(f"stereo events: {events.select('obs_id', 'event_id').n_unique()} "
                f"({events.height} telescope images)")
@@ -109,6 +123,7 @@ def demo(
 
 @app.command(epilog="Exit codes: 16 the directory holds no readable lmcoinc output; "
              "15 the report cannot be written.")
+@logging_options(logging.INFO)
 def report(
     output_dir: Annotated[Path, typer.Argument(help="Output directory of lmcoinc run or batch.")],
     debug: DebugOption = False,
@@ -127,6 +142,7 @@ def report(
 
 
 @app.command()
+@logging_options(logging.INFO)
 def offsets(
     output_dir: Annotated[
         Optional[Path],  # noqa: UP045
@@ -142,13 +158,13 @@ def offsets(
     MAGIC telescope: the offset found, the clock offset (geometric delay
     removed) and its source, the history's offset for that night and the
     difference ("far": beyond offset_history.tolerance). Exit codes: 12 invalid
-    config or history table; 13 OUTPUT_DIR has no readable *.feature.parquet.
+    config or history table; 13 OUTPUT_DIR has no readable feature table.
     """
-    from ..display import print_offsets
+    from .display import print_offsets
 
     with errors_as_exit_codes(debug):
         from ..config import load_config
-        from ..found_offsets import found_offsets
+        from ..quality.found_offsets import found_offsets
 
         config = load_config(config_file)
         found = None if output_dir is None else found_offsets(
@@ -157,6 +173,7 @@ def offsets(
 
 
 @app.command()
+@logging_options(logging.INFO)
 def convert(
     input_file: Annotated[Path, typer.Argument(help="LST-1 or MAGIC DL1 HDF5 file.")],
     output_file: Annotated[
@@ -177,9 +194,23 @@ def convert(
     time_sec * 10**9 + time_nanosec.
     """
     with errors_as_exit_codes(debug):
-        from ..convert import convert as convert_file
+        from ..io.convert import convert as convert_file
 
         result = convert_file(input_file, output_file,
                               timestamp=timestamp.value if timestamp is not None else None)
     typer.echo(f"{result.kind.upper()} file: {result.n_rows} rows, timestamp_ns from "
                f"{result.timestamp_source} -> {result.output}")
+
+
+@app.command("config")
+@logging_options(logging.INFO)
+def config_command() -> None:
+    """Print the default configuration: commented YAML to start a config file from.
+
+    Every key with its default value: those of magic-cta-pipe's
+    lst1_magic_event_coincidence, then lmcoinc's own (clock offsets, drift
+    mode). Save it (lmcoinc config > config.yaml), edit it, give it with -c.
+    """
+    from ..config import commented_config_text
+
+    typer.echo(commented_config_text(), nl=False)

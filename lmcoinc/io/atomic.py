@@ -160,12 +160,12 @@ def _commit(temps: dict[str, Path], finals: dict[str, Path]) -> None:
 
     SIGINT and SIGTERM are held during the renames (an interrupt arriving
     then takes effect once all outputs are complete); one that arrived
-    before stops the commit (:func:`lmcoinc.signals.raise_if_interrupted`).
+    before stops the commit (:func:`lmcoinc.utils.signals.raise_if_interrupted`).
     If a rename fails, or an interrupt received just before still fires,
     the renames done are undone: earlier outputs come back from hard-link
     backups, new ones are removed.
     """
-    from ..signals import raise_if_interrupted
+    from ..utils.signals import raise_if_interrupted
 
     with _signals_held():
         backups: dict[str, Path] = {}

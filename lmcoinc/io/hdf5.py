@@ -31,7 +31,10 @@ __all__ = [
     "fletcher32",
     "has_node",
     "open_hdf5",
+    "opened",
+    "read_rows",
     "read_table",
+    "table",
     "table_fields",
     "to_polars",
 ]
@@ -96,6 +99,17 @@ def open_hdf5(path: str | Path) -> Iterator[Any]:
         yield handle
     finally:
         handle.close()
+
+
+@contextmanager
+def opened(source: str | Path | Any) -> Iterator[Any]:
+    """An open HDF5 file: ``source`` itself if it is one, else the path opened with
+    :func:`open_hdf5` (and closed at the end of the block)."""
+    if not isinstance(source, str | Path):
+        yield source
+        return
+    with open_hdf5(source) as handle:
+        yield handle
 
 
 @contextmanager
@@ -200,6 +214,18 @@ def _as_pytables(data: np.ndarray, bools: set[str]) -> np.ndarray:
     return data if native == stored else data.astype(native)
 
 
+def table(handle: Any, key: str, what: str = "") -> Any:
+    """The dataset of a table, checked (a 1-D table whose chunk index is whole), to read with
+    :func:`read_rows` as often as needed.
+
+    Raises
+    ------
+    InvalidFileError
+        If the table is absent, not a table, or its chunk index damaged.
+    """
+    return _table(handle, key, what)
+
+
 def read_table(
     handle: Any,
     key: str,
@@ -229,13 +255,21 @@ def read_table(
         If the table is absent or cannot be read (the chunk whose checksum
         fails is named).
     """
-    node = _table(handle, key, what)
+    return read_rows(_table(handle, key, what), columns=columns, rows=rows)
+
+
+def read_rows(
+    node: Any, *, columns: Sequence[str] | None = None, rows: slice | np.ndarray | None = None
+) -> np.ndarray:
+    """Read a table of :func:`table` (or some of its columns or rows) as a structured array,
+    as :func:`read_table` does."""
+    path = node.file.filename
     try:
         source = node.fields(list(columns)) if columns is not None else node
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
-        raise InvalidFileError(handle.filename, describe_read_error(node, err)) from None
-    with _reading(handle.filename, f"the column types of {key}"):
+        raise InvalidFileError(path, describe_read_error(node, err)) from None
+    with _reading(path, f"the column types of {node.name}"):
         bools = _bool_fields(node)
     return _as_pytables(data, bools)
 

@@ -9,10 +9,16 @@ system; over the file-size limit, exit code 0 and a truncated file). An
 writer after another (:func:`open_output`), and :meth:`HDF5Image.save`
 writes its bytes with plain writes whose errors are raised. The price: the
 output is held in memory, twice while it is saved.
+
+A group that is the same in many outputs (the subarray) can be written once
+into an image of its own and copied into each output as it is saved
+(:meth:`HDF5Image.add_group`: HDF5's object copy, with h5py, takes its nodes,
+attributes and compressed chunks as they are).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +38,7 @@ class HDF5Image:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._handle: Any = None
+        self._groups: list[tuple[bytes, str]] = []
 
     def __enter__(self) -> HDF5Image:
         return self
@@ -50,6 +57,11 @@ class HDF5Image:
                                             driver_core_increment=_INCREMENT)
         return self._handle
 
+    def add_group(self, image: bytes, group: str) -> None:
+        """Copy the top-level ``group`` of the HDF5 file image ``image`` into the file when it
+        is saved (the file must not have that group)."""
+        self._groups.append((image, group))
+
     def save(self) -> None:
         """Write the file to :attr:`path` and free its memory.
 
@@ -58,8 +70,10 @@ class HDF5Image:
         OSError
             If it cannot be written (no space left on device, ...).
         """
-        image = self.handle().get_file_image()
+        image: bytes | memoryview = self.handle().get_file_image()
         self.close()
+        if self._groups:
+            image = _with_groups(image, self._groups)
         with open(self.path, "wb") as out:
             out.write(image)
 
@@ -68,6 +82,22 @@ class HDF5Image:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _with_groups(image: bytes, groups: list[tuple[bytes, str]]) -> memoryview:
+    """The file image ``image`` with each (source image, top-level group) copied into it."""
+    import h5py
+
+    buffer = io.BytesIO(image)
+    del image
+    with h5py.File(buffer, "r+") as out:
+        for source, group in groups:
+            name = group.strip("/")
+            if name in out:
+                raise ValueError(f"the output already has a group /{name}")
+            with h5py.File(io.BytesIO(source), "r") as inp:
+                inp.copy(inp[name], out, name)
+    return buffer.getbuffer()
 
 
 @contextmanager

@@ -38,15 +38,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..columns import LST_INDEX
 from ..errors import InvalidFileError
 
 __all__ = [
+    "EVENT_TYPE_SUBARRAY",
     "LST_IMAGES_KEY",
+    "LST_INDEX",
     "LST_PARAMETERS_KEY",
+    "NAN_CHECKED",
     "OPTICS_KEY",
     "REQUIRED_COLUMNS",
+    "TIMESTAMP_COLUMNS",
     "arrange_lst",
+    "arranged_columns",
+    "arranged_name",
     "invalid_timestamps",
     "prepare_lst",
     "shower_mask",
@@ -62,6 +67,10 @@ log = logging.getLogger(__name__)
 LST_PARAMETERS_KEY = "/dl1/event/telescope/parameters/LST_LSTCam"
 LST_IMAGES_KEY = "/dl1/event/telescope/image/LST_LSTCam"
 OPTICS_KEY = "/configuration/instrument/telescope/optics"
+#: The LST-1 timestamp columns (float64 UNIX seconds) the coincidence can use.
+TIMESTAMP_COLUMNS = ("dragon_time", "tib_time", "ucts_time")
+#: Index columns of the prepared LST-1 events, first in every table.
+LST_INDEX = ("obs_id_lst", "event_id_lst", "tel_id")
 
 #: Event type of shower (subarray-triggered) events.
 EVENT_TYPE_SUBARRAY = 32
@@ -80,7 +89,8 @@ _RENAME = {
 }
 REQUIRED_COLUMNS = ("obs_id", "event_id", "tel_id", "event_type", "intensity", "time_gradient",
              "alt_tel", "az_tel", "length", "width", "phi", "psi")
-_NAN_CHECKED = ("intensity", "time_gradient", "alt_tel", "az_tel")
+#: Columns whose NaN values exclude an event.
+NAN_CHECKED = ("intensity", "time_gradient", "alt_tel", "az_tel")
 
 
 #: Raw rows kept in memory after the first pass when the table is smaller (bytes).
@@ -106,7 +116,7 @@ def valid_dragon_time(df: pl.DataFrame) -> pl.Expr:
 def shower_mask(df: pl.DataFrame) -> pl.Expr:
     """The reference's cuts on one row: shower events without NaN parameters."""
     keep = pl.col("event_type") == EVENT_TYPE_SUBARRAY
-    for name in _NAN_CHECKED:
+    for name in NAN_CHECKED:
         keep = keep & pl.col(name).is_not_null()
         if df.schema[name].is_float():
             keep = keep & pl.col(name).is_not_nan()
@@ -118,22 +128,36 @@ def unique_events(df: pl.DataFrame) -> pl.DataFrame:
     return df.filter(pl.len().over("obs_id", "event_id") == 1)
 
 
+def arranged_name(name: str, timestamp_column: str | None = None) -> str:
+    """The name of a table's column after :func:`arrange_lst`."""
+    return "timestamp" if name == timestamp_column else _RENAME.get(name, name)
+
+
+def arranged_columns(names: tuple[str, ...], timestamp_column: str | None = None) -> list[str]:
+    """The columns of :func:`arrange_lst` of a table with columns ``names``, in its order."""
+    renamed = [arranged_name(c, timestamp_column) for c in names]
+    return [c for c in LST_INDEX if c in renamed] + [c for c in renamed if c not in LST_INDEX]
+
+
 def arrange_lst(
     df: pl.DataFrame, focal_length_m: float, timestamp_column: str | None = None
 ) -> pl.DataFrame:
     """Rename the columns, put the index first, convert units (rows kept in their order).
 
     length and width in m (``f * tan(radians(x))``), phi and psi in deg; with
-    ``timestamp_column``, that column is renamed "timestamp".
+    ``timestamp_column``, that column is renamed "timestamp". Any of those
+    columns may be absent (some columns of the table).
     """
     df = df.rename({k: v for k, v in _RENAME.items() if k in df.columns})
-    df = df.select(*LST_INDEX, pl.exclude(LST_INDEX))
+    df = df.select(*(c for c in LST_INDEX if c in df.columns), pl.exclude(LST_INDEX))
     # Unit conversions with numpy, bit for bit as the reference computes them.
     f = np.float64(focal_length_m)
     df = df.with_columns(
-        pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy()))) for c in ("length", "width")
-    ).with_columns(pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi"))
-    return df.rename({timestamp_column: "timestamp"}) if timestamp_column else df
+        pl.Series(c, f * np.tan(np.deg2rad(df[c].to_numpy())))
+        for c in ("length", "width") if c in df.columns
+    ).with_columns(
+        pl.Series(c, np.rad2deg(df[c].to_numpy())) for c in ("phi", "psi") if c in df.columns)
+    return df.rename({timestamp_column: "timestamp"}) if timestamp_column in df.columns else df
 
 
 def prepare_lst(

@@ -21,23 +21,26 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
-from ..memory import release_free_memory
-from ..timestamps import seconds_to_ns
-from ..timing import StageTimer
-from .hdf5 import open_hdf5, read_table, table_fields, to_polars
+from ..utils.memory import release_free_memory
+from ..utils.timer import StageTimer
+from .hdf5 import open_hdf5, read_rows, read_table, table, to_polars
 from .lst import (
     BLOCK_BYTES,
+    EVENT_TYPE_SUBARRAY,
     IN_MEMORY_BYTES,
     LST_PARAMETERS_KEY,
+    NAN_CHECKED,
     OPTICS_KEY,
     REQUIRED_COLUMNS,
     arrange_lst,
-    invalid_timestamps,
-    shower_mask,
+    arranged_columns,
+    arranged_name,
     timestamp_policy,
     valid_dragon_time,
     warn_backwards,
 )
+from .subarray import RawSubarray, lst_subarray
+from .timestamps import seconds_to_ns
 
 __all__ = ["LstEvents", "load_lst"]
 
@@ -74,6 +77,8 @@ class LstEvents:
     raw : list of numpy.ndarray or None
         The whole raw table, as the blocks read by the first pass, when it is
         small enough to keep.
+    subarray : RawSubarray or None
+        The file's subarray (:func:`lmcoinc.io.subarray.lst_subarray`), read with the table.
     """
 
     path: Path
@@ -86,6 +91,7 @@ class LstEvents:
     file_rows: np.ndarray
     time_diff: np.ndarray | None = None
     raw: list[np.ndarray] | None = None
+    subarray: RawSubarray | None = None
 
     @property
     def height(self) -> int:
@@ -104,8 +110,13 @@ class LstEvents:
         """
         positions = np.asarray(positions, dtype=np.int64)
         unique, inverse = np.unique(self.file_rows[positions], return_inverse=True)
-        frame = to_polars(self._read_rows(unique))
-        if self.time_diff is not None:
+        raw = self._read_rows(unique)
+        names = raw.dtype.names
+        if columns is not None:  # only the raw columns that become those asked for
+            wanted = set(columns)
+            names = [n for n in names if arranged_name(n, self.timestamp_column) in wanted]
+        frame = to_polars(raw, names)
+        if self.time_diff is not None and (columns is None or "time_diff" in columns):
             by_row = np.empty(len(unique), dtype=self.time_diff.dtype)
             by_row[inverse] = self.time_diff[positions]
             frame = frame.with_columns(pl.Series("delta_t", by_row))
@@ -123,26 +134,23 @@ class LstEvents:
                 out[mask] = self.raw[index][file_rows[mask] - starts[index]]
             return out
         with open_hdf5(self.path) as handle:
+            node = table(handle, LST_PARAMETERS_KEY)
             parts = []
-            for start, block in _blocks(handle, None, stop=int(file_rows[-1]) + 1 if len(
+            for start, block in _blocks(node, stop=int(file_rows[-1]) + 1 if len(
                     file_rows) else 0):
                 lo, hi = np.searchsorted(file_rows, [start, start + len(block)])
                 parts.append(block[file_rows[lo:hi] - start])
-            empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
+            empty = read_rows(node, rows=slice(0, 0))
         return np.concatenate([empty, *parts])
 
 
-def _blocks(handle: Any, raw: np.ndarray | None, stop: int | None = None
-            ) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, raw rows) of each block of the table (of ``raw`` when given)."""
-    itemsize = raw.dtype.itemsize if raw is not None else handle[LST_PARAMETERS_KEY].dtype.itemsize
-    n_rows = len(raw) if raw is not None else handle[LST_PARAMETERS_KEY].shape[0]
+def _blocks(node: Any, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, raw rows) of each block of the table (up to row ``stop``)."""
+    itemsize = node.id.get_type().get_size()  # the numpy type of a wide table is slow to make
+    n_rows = node.shape[0]
     step = max(1, BLOCK_BYTES // max(1, itemsize))
     for start in range(0, min(n_rows, stop if stop is not None else n_rows), step):
-        if raw is not None:
-            yield start, raw[start : start + step]
-        else:
-            yield start, read_table(handle, LST_PARAMETERS_KEY, rows=slice(start, start + step))
+        yield start, read_rows(node, rows=slice(start, start + step))
 
 
 def _with_time_diff(frame: pl.DataFrame, carry: Any) -> tuple[pl.DataFrame, Any]:
@@ -156,58 +164,96 @@ def _with_time_diff(frame: pl.DataFrame, carry: Any) -> tuple[pl.DataFrame, Any]
     return frame, filled[-1]
 
 
-def _check_table(path: Path, handle: Any, timestamp_column: str) -> float:
-    """Check the columns of an LST-1 file; its equivalent focal length."""
-    names = table_fields(handle, LST_PARAMETERS_KEY, what="not an LST-1 DL1 file?")
+def _time_diff(dragon: np.ndarray, carry: Any) -> tuple[np.ndarray, Any]:
+    """:func:`_with_time_diff` of a floating-point ``dragon_time`` column, with numpy: the
+    same differences, bit for bit (one subtraction each)."""
+    n = len(dragon)
+    valid = np.isfinite(dragon) & (dragon > 0)
+    if n and valid.all():  # the usual block: consecutive differences
+        delta = np.empty(n, dtype=dragon.dtype)
+        delta[0] = 0.0 if carry is None else dragon[0] - carry
+        np.subtract(dragon[1:], dragon[:-1], out=delta[1:])
+        return delta, dragon[-1]
+    last = np.where(valid, np.arange(1, n + 1), 0)
+    np.maximum.accumulate(last, out=last)  # 1 + the last valid row so far, 0: none
+    filled = np.empty(n + 1, dtype=dragon.dtype)
+    filled[0] = np.nan if carry is None else carry
+    filled[1:] = np.where(last > 0, dragon[np.maximum(last - 1, 0)], filled[0])
+    delta = np.diff(filled)
+    delta[np.isnan(delta)] = 0.0
+    carry = filled[-1]
+    return delta, None if np.isnan(carry) else carry
+
+
+def _check_table(path: Path, handle: Any, timestamp_column: str) -> tuple[Any, float]:
+    """Check the columns of an LST-1 file; its parameter table (:func:`~.hdf5.table`) and its
+    equivalent focal length."""
+    node = table(handle, LST_PARAMETERS_KEY, what="not an LST-1 DL1 file?")
+    dtype = node.dtype
+    names = dtype.names
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if timestamp_column not in names:
         missing.append(f"{timestamp_column} (the timestamp_type_lst of the config)")
     if missing:
         raise InvalidFileError(path, f"{LST_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}")
-    kind = handle[LST_PARAMETERS_KEY].dtype[timestamp_column]
+    kind = dtype[timestamp_column]
     if kind.kind not in "iuf" or kind.shape:
         raise InvalidFileError(path, f"column {timestamp_column} is {kind}, not a number")
     optics = read_table(handle, OPTICS_KEY, what="no optics description")
     if "equivalent_focal_length" not in (optics.dtype.names or ()) or len(optics) == 0:
         raise InvalidFileError(path, f"{OPTICS_KEY} has no equivalent_focal_length")
-    return float(optics["equivalent_focal_length"][0])
+    return node, float(optics["equivalent_focal_length"][0])
 
 
 def _scan_block(block: np.ndarray, start: int, timestamp_column: str, carry: Any
                 ) -> tuple[dict[str, np.ndarray], Any]:
     """The rows of a block that pass the cuts: file row, ids, intensity, ``time_diff``, ns
     timestamp and whether it is valid; the dragon_time carried to the next block."""
-    needed = list(dict.fromkeys([*_KEYS, "event_type", "intensity", "time_gradient", "alt_tel",
-                                 "az_tel", timestamp_column, "dragon_time"]))
-    frame, carry = _with_time_diff(to_polars(block, [c for c in needed if c in block.dtype.names]),
-                                   carry)
-    rows = np.flatnonzero(frame.select(shower_mask(frame)).to_series().to_numpy())
-    times = frame[timestamp_column][rows]
-    bad = times.to_frame().select(invalid_timestamps(pl.col(times.name), times.dtype))
-    valid = ~bad.to_series().to_numpy()
+    names = block.dtype.names
+    delta = None
+    if "dragon_time" in names and block.dtype["dragon_time"].kind == "f":
+        delta, carry = _time_diff(block["dragon_time"], carry)
+    elif "dragon_time" in names:  # not floating point: as polars computes it
+        frame, carry = _with_time_diff(to_polars(block, ["dragon_time"]), carry)
+        delta = frame["delta_t"].to_numpy()
+    keep = block["event_type"] == EVENT_TYPE_SUBARRAY
+    for name in NAN_CHECKED:
+        if block.dtype[name].kind == "f":
+            keep &= ~np.isnan(block[name])
+    rows = np.flatnonzero(keep)
+    times = block[timestamp_column][rows]
+    valid = times > 0
+    if times.dtype.kind == "f":
+        valid &= np.isfinite(times)
     t_ns = np.zeros(len(rows), dtype=np.int64)
-    t_ns[valid] = seconds_to_ns(times.to_numpy()[valid])
+    t_ns[valid] = seconds_to_ns(times[valid])
     found = {name: block[name][rows] for name in (*_KEYS, "intensity")}
-    if "delta_t" in frame.columns:
-        found["time_diff"] = frame["delta_t"].to_numpy()[rows]
+    if delta is not None:
+        found["time_diff"] = delta[rows]
     return {"row": rows + start, **found, "t_ns": t_ns, "valid": valid}, carry
 
 
-def _scan(handle: Any, empty: np.ndarray, timestamp_column: str, keep_raw: bool
-          ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+def _scan(node: Any, timestamp_column: str, keep_raw: bool
+          ) -> tuple[dict[str, np.ndarray], list[np.ndarray], np.dtype]:
     """First pass: the kept columns of the rows that pass the cuts (and the raw blocks if
-    ``keep_raw``). The columns are filled in place, so that memory holds them once."""
-    n_rows = handle[LST_PARAMETERS_KEY].shape[0]
-    template, carry = _scan_block(empty, 0, timestamp_column, None)
-    columns = {name: np.empty(n_rows, dtype=values.dtype) for name, values in template.items()}
-    filled, raws = 0, []
-    for start, block in _blocks(handle, None):
+    ``keep_raw``), and the type of the raw rows. The columns are filled in place, so that
+    memory holds them once."""
+    n_rows = node.shape[0]
+    columns: dict[str, np.ndarray] = {}
+    filled, raws, carry, dtype = 0, [], None, None
+    for start, block in _blocks(node):
         found, carry = _scan_block(block, start, timestamp_column, carry)
+        if dtype is None:
+            dtype = block.dtype
+            columns = {name: np.empty(n_rows, dtype=v.dtype) for name, v in found.items()}
         for name, values in found.items():
             columns[name][filled : filled + len(values)] = values
         filled += len(values)
         raws += [block] if keep_raw else []
-    return {name: values[:filled] for name, values in columns.items()}, raws
+    if dtype is None:  # no row
+        empty = read_rows(node, rows=slice(0, 0))
+        columns, dtype = _scan_block(empty, 0, timestamp_column, None)[0], empty.dtype
+    return {name: values[:filled] for name, values in columns.items()}, raws, dtype
 
 
 def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path: Path
@@ -215,7 +261,8 @@ def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path:
     """Rows of the prepared events in their order: repeated ids and invalid times dropped,
     sorted by (obs_id, event_id) (unique, hence also by tel_id)."""
     obs, event = columns["obs_id"], columns["event_id"]
-    order = np.lexsort((event, obs))
+    ordered = np.all((obs[1:] > obs[:-1]) | ((obs[1:] == obs[:-1]) & (event[1:] >= event[:-1])))
+    order = np.arange(len(obs)) if ordered else np.lexsort((event, obs))  # (a stable sort)
     same = (obs[order][1:] == obs[order][:-1]) & (event[order][1:] == event[order][:-1])
     repeated = np.zeros(len(order), dtype=bool)
     repeated[1:] |= same
@@ -229,7 +276,8 @@ def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path:
 def load_lst(
     path: str | Path, timestamp_column: str, timer: StageTimer | None = None
 ) -> LstEvents:
-    """Read the events of an LST-1 file that the coincidence uses (first pass).
+    """Read the events of an LST-1 file that the coincidence uses (first pass), and its
+    subarray.
 
     Raises
     ------
@@ -239,28 +287,28 @@ def load_lst(
     """
     path, timer = Path(path), timer or StageTimer()
     with timer.stage("read"), open_hdf5(path) as handle:
-        focal = _check_table(path, handle, timestamp_column)
-        node = handle[LST_PARAMETERS_KEY]
-        empty = read_table(handle, LST_PARAMETERS_KEY, rows=slice(0, 0))
-        keep_raw = node.shape[0] * node.dtype.itemsize <= IN_MEMORY_BYTES
-        columns, raws = _scan(handle, empty, timestamp_column, keep_raw)
+        node, focal = _check_table(path, handle, timestamp_column)
+        keep_raw = node.shape[0] * node.id.get_type().get_size() <= IN_MEMORY_BYTES
+        columns, raws, dtype = _scan(node, timestamp_column, keep_raw)
+        subarray = lst_subarray(handle)
     release_free_memory()
     with timer.stage("prepare"):
         order = _prepared_order(columns, timestamp_column, path)
         events = {name: columns.pop(name)[order] for name in list(columns)}
         warn_backwards(events["t_ns"], timestamp_column, path)
     release_free_memory()
-    prepared = arrange_lst(_with_time_diff(to_polars(empty), None)[0], focal, timestamp_column)
+    names = dtype.names + (("delta_t",) if "dragon_time" in dtype.names else ())
     return LstEvents(
         path=path,
         keys=pl.DataFrame({"obs_id_lst": events["obs_id"], "event_id_lst": events["event_id"],
                            "tel_id": events["tel_id"]}),
         t_ns=events["t_ns"],
         intensity=events["intensity"],
-        columns=prepared.columns,
+        columns=arranged_columns(names, timestamp_column),
         focal_length_m=focal,
         timestamp_column=timestamp_column,
         file_rows=events["row"],
         time_diff=events.get("time_diff"),
         raw=raws if keep_raw and raws else None,
+        subarray=subarray,
     )

@@ -17,24 +17,28 @@ MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ..columns import MAGIC_INDEX
 from ..errors import InvalidFileError
 from .hdf5 import has_node, open_hdf5, read_table, table_fields, to_polars
+from .subarray import FileSubarray, file_subarray
+from .timestamps import magic_ns
 
 __all__ = [
     "MAGIC_IMAGES_KEY",
+    "MAGIC_INDEX",
     "MAGIC_PARAMETERS_KEY",
     "REQUIRED_COLUMNS",
     "MagicFile",
+    "MagicFiles",
     "arrange_magic",
     "check_same_columns",
+    "check_tel_ids",
     "find_magic_files",
     "invalid_magic_times",
     "iter_magic_files",
@@ -50,7 +54,8 @@ MAGIC_IMAGES_KEY = "/events/dl1/image"
 #: Columns every MAGIC parameter table must have (also those the first pass reads).
 REQUIRED_COLUMNS = ("obs_id", "event_id", "tel_id", "time_sec", "time_nanosec", "intensity",
                     "pointing_alt", "pointing_az")
-
+#: Index columns of the prepared MAGIC events, first in every table.
+MAGIC_INDEX = ("obs_id_magic", "event_id_magic", "tel_id")
 
 
 @dataclass
@@ -67,16 +72,32 @@ class MagicFile:
         The columns of the whole table.
     names : tuple of str
         The names of the table's fields.
+    subarray : FileSubarray
+        Its subarray, as stored (and decoded, for the first file of a directory).
     """
 
     path: Path
     frame: pl.DataFrame
     schema: pl.Schema
     names: tuple[str, ...]
+    subarray: FileSubarray
 
 
-def find_magic_files(directory: str | Path) -> list[Path]:
-    """The ``dl1_*.h5`` files of a directory, in sorted name order."""
+#: MAGIC DL1 files: a directory (its ``dl1_*.h5`` files) or the files themselves.
+MagicFiles = str | Path | Sequence[str | Path]
+
+
+def find_magic_files(directory: MagicFiles) -> list[Path]:
+    """The ``dl1_*.h5`` files of a directory, in sorted name order (or the files given,
+    which must exist, in sorted order)."""
+    if not isinstance(directory, str | Path):
+        files = sorted((Path(p) for p in directory), key=str)
+        if not files:
+            raise InvalidFileError(Path.cwd(), "no MAGIC DL1 files given")
+        for path in files:
+            if not path.is_file():
+                raise InvalidFileError(path, "MAGIC file not found")
+        return files
     directory = Path(directory)
     if not directory.exists():
         raise InvalidFileError(directory, "MAGIC directory not found")
@@ -89,7 +110,7 @@ def find_magic_files(directory: str | Path) -> list[Path]:
 
 
 def iter_magic_files(
-    directory: str | Path, columns: Sequence[str] | None = None
+    directory: MagicFiles, columns: Sequence[str] | None = None
 ) -> Iterator[MagicFile]:
     """The parameter tables of the MAGIC DL1 files of a directory, one file at a time.
 
@@ -114,9 +135,10 @@ def iter_magic_files(
 
 def read_magic_file(
     path: Path, columns: Sequence[str] | None = None,
-    first: tuple[Path, tuple[str, ...]] | None = None,
+    first: tuple[Path, tuple[str, ...]] | None = None, decode_subarray: bool | None = None,
 ) -> MagicFile | None:
-    """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none).
+    """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none),
+    and its subarray.
 
     Parameters
     ----------
@@ -124,6 +146,9 @@ def read_magic_file(
         As for :func:`iter_magic_files`.
     first : (path, column names), optional
         The first file's: its columns must be the same (checked before the table is read).
+    decode_subarray : bool, optional
+        Decode the subarray tables, not only read them as stored (default: for
+        the first file, ``first`` None).
 
     Raises
     ------
@@ -147,8 +172,10 @@ def read_magic_file(
         frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
         schema = frame.schema if present is None else to_polars(
             read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
+        decode = first is None if decode_subarray is None else decode_subarray
+        subarray = file_subarray(handle, decode=decode)
     _check_timestamps(frame, path)
-    return MagicFile(path, frame, schema, tuple(names))
+    return MagicFile(path, frame, schema, tuple(names), subarray)
 
 
 def check_same_columns(path: Path, names: tuple[str, ...],
@@ -165,6 +192,20 @@ def check_same_columns(path: Path, names: tuple[str, ...],
     return first or (path, names)
 
 
+def check_tel_ids(found: Iterable[int], known: Collection[int], directory: str | Path) -> None:
+    """Reject MAGIC events of telescopes that are not in use (the config's ``mc_tel_ids``).
+
+    Raises
+    ------
+    InvalidFileError
+        Naming the directory and the unknown ids.
+    """
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        raise InvalidFileError(directory, f"MAGIC tel_id {unknown} not in the config's "
+                               "mc_tel_ids")
+
+
 def read_magic_rows(
     path: Path, rows: np.ndarray | slice, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
@@ -176,8 +217,11 @@ def read_magic_rows(
 
 def arrange_magic(df: pl.DataFrame) -> pl.DataFrame:
     """Rename the ids to ``*_magic`` and put the index columns first (rows kept in order)."""
-    df = df.rename({"obs_id": "obs_id_magic", "event_id": "event_id_magic"})
-    return df.select(*MAGIC_INDEX, pl.exclude(MAGIC_INDEX))
+    names = {"obs_id": "obs_id_magic", "event_id": "event_id_magic"}
+    columns = [df[c].alias(names.get(c, c)) for c in df.columns]
+    first = [c for c in columns if c.name in MAGIC_INDEX]
+    first.sort(key=lambda c: MAGIC_INDEX.index(c.name))
+    return pl.DataFrame(first + [c for c in columns if c.name not in MAGIC_INDEX])
 
 
 def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
@@ -195,6 +239,14 @@ def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
 
 def invalid_magic_times(frame: pl.DataFrame) -> pl.Series:
     """True where ``time_sec`` <= 0 or ``time_nanosec`` is outside 0..999999999 (or null)."""
+    if not frame["time_sec"].null_count() and not frame["time_nanosec"].null_count():
+        sec, nsec = frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy()
+        with np.errstate(invalid="ignore"):  # NaN compares false: invalid
+            good = (sec > 0) & (nsec >= 0) & (nsec < 1_000_000_000)
+            for values in (sec, nsec):
+                if values.dtype.kind == "f":
+                    good &= np.isfinite(values)
+        return pl.Series("bad", ~good)
     sec, nsec = pl.col("time_sec"), pl.col("time_nanosec")
     bad = sec.is_null() | nsec.is_null() | (sec <= 0) | (nsec < 0) | (nsec >= 1_000_000_000)
     for name in ("time_sec", "time_nanosec"):
@@ -217,13 +269,12 @@ def _check_timestamps(frame: pl.DataFrame, path: Path) -> None:
             "%s: %d of %d events have an invalid time (time_sec <= 0 or time_nanosec outside "
             "0..999999999); dropped", path, n_bad, frame.height,
         )
-    ns = pl.col("time_sec").cast(pl.Int64) * 1_000_000_000 + pl.col("time_nanosec").cast(pl.Int64)
-    backward = (
-        frame.filter(~bad)
-        .sort("tel_id", "obs_id", "event_id")
-        .select((ns.diff().over("tel_id") < 0).sum())
-        .item()
-    )
+    good = ~bad.to_numpy()
+    tel, obs, event = (frame[c].to_numpy()[good] for c in ("tel_id", "obs_id", "event_id"))
+    order = np.lexsort((event, obs, tel))  # by telescope, then event id
+    ns = magic_ns(frame["time_sec"].to_numpy()[good], frame["time_nanosec"].to_numpy()[good])
+    ns, tel = ns[order], tel[order]
+    backward = int(np.count_nonzero((np.diff(ns) < 0) & (tel[1:] == tel[:-1])))
     if backward:
         log.warning(
             "%s: time goes backwards at %d events (in event-id order); kept", path, backward

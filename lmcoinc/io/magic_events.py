@@ -17,15 +17,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..memory import release_free_memory
-from ..timestamps import magic_ns
+from ..utils.memory import release_free_memory
 from .magic import (
     REQUIRED_COLUMNS,
+    MagicFiles,
     arrange_magic,
     iter_magic_files,
     prepare_magic,
     read_magic_rows,
 )
+from .subarray import FileSubarray
+from .timestamps import magic_ns
 
 __all__ = ["MagicEvents", "scan_magic"]
 
@@ -53,6 +55,8 @@ class MagicEvents:
         MAGIC's ``time_diff`` (s), if the files have it.
     total_rows : int
         Rows of the files before the cuts.
+    subarrays : list of FileSubarray
+        The subarray of each file, as read with its table (none: read when needed).
     """
 
     keys: pl.DataFrame
@@ -68,6 +72,7 @@ class MagicEvents:
     file_index: np.ndarray | None = None
     file_rows: np.ndarray | None = None
     schema: pl.Schema | None = None
+    subarrays: list[FileSubarray] | None = None
 
     @property
     def height(self) -> int:
@@ -113,19 +118,21 @@ class MagicEvents:
         return arrange_magic(pl.concat(parts).sort(_ROW).drop(_ROW))
 
 
-def scan_magic(directory: str | Path) -> MagicEvents:
-    """Read what the coincidence needs of the MAGIC files of a directory (first pass).
+def scan_magic(directory: MagicFiles) -> MagicEvents:
+    """Read what the coincidence needs of the MAGIC files of a directory, or of some
+    files (first pass).
 
     Raises
     ------
     InvalidFileError
         As :func:`lmcoinc.io.magic.iter_magic_files`.
     """
-    frames, files, schemas = [], [], []
+    frames, files, schemas, subarrays = [], [], [], []
     wanted = (*REQUIRED_COLUMNS, "time_diff")
     for index, found in enumerate(iter_magic_files(directory, columns=wanted)):
         files.append(found.path)
         schemas.append(found.schema)
+        subarrays.append(found.subarray)
         frames.append(found.frame.with_columns(
             pl.lit(index, dtype=pl.Int32).alias(_FILE),
             pl.int_range(found.frame.height, dtype=pl.Int64).alias(_ROW),
@@ -142,5 +149,6 @@ def scan_magic(directory: str | Path) -> MagicEvents:
     events.columns = arrange_magic(pl.DataFrame(schema=schema)).columns
     events.file_index, events.file_rows = prepared[_FILE].to_numpy(), prepared[_ROW].to_numpy()
     events.schema = schema
+    events.subarrays = subarrays
     release_free_memory()
     return events

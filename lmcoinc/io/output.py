@@ -1,38 +1,46 @@
 """Output of a subrun: the HDF5 file read by magic-cta-pipe's next steps, and Parquet.
 
-Everything of one subrun (the HDF5 file, its three Parquet tables and, in a
-batch, its partition of the Parquet dataset) is written under temporary
-names and renamed into place together (:func:`lmcoinc.io.atomic.atomic_outputs`).
+Everything of one subrun (the HDF5 file and its Parquet tables: beside it for
+``run``, the subrun's partition of the night's dataset for ``batch``) is
+written by a :class:`SubrunWriter`: under temporary names, renamed into place
+together when it commits (:func:`lmcoinc.io.atomic.atomic_outputs`). Its
+caller produces each table once, a block of rows at a time, and every block
+goes to both files that hold the table; every file carries the provenance
+(:mod:`.provenance`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import io
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Protocol
+from types import TracebackType
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ..checks import check_output_dir
 from ..errors import OutputError
 from .atomic import atomic_outputs, is_write_error, write_error_text
-from .dataset import TABLES as DATASET_TABLES
-from .dataset import normalize, partition_file
+from .columns import PARQUET_ONLY
+from .dataset import partition_file
 from .hdf5 import describe_error
-from .hdf5_image import HDF5Image, open_output
+from .hdf5_image import HDF5Image
+from .parquet import arrow_table, parquet_frame, writer_options
+from .provenance import hdf5_attributes
 
 __all__ = [
     "TABLES",
-    "BlockTable",
     "DatasetPartition",
+    "SubrunWriter",
+    "TableWriter",
     "hdf5_node",
     "output_names",
+    "parquet_frames",
     "to_structured",
-    "write_hdf5_tables",
-    "write_subrun_files",
 ]
 
 #: HDF5 node of each of the reference's output tables; others go to /coincidence/<name>.
@@ -58,34 +66,30 @@ class DatasetPartition:
         The batch output directory (the dataset is under ``root/parquet``).
     obs_id, subrun : int
         The LST-1 run and subrun (the hive keys); ``obs_id`` None until known.
-    magic_tel_ids : sequence of int
-        The MAGIC telescopes of the config (a profile column each).
     """
 
     root: Path
     obs_id: int | None
     subrun: int
-    magic_tel_ids: Sequence[int]
-
-    def paths(self) -> dict[str, Path]:
-        """Table name → final path, keyed ``dataset:<table>``."""
-        if self.obs_id is None:
-            raise ValueError("the partition's obs_id is not known yet")
-        return {
-            f"dataset:{table}": partition_file(self.root, table, self.obs_id, self.subrun)
-            for table in DATASET_TABLES
-        }
 
 
 def output_names(
-    lst_file: Path, output_dir: Path, tables: Sequence[str] = tuple(TABLES)
+    lst_file: Path, output_dir: Path, tables: Sequence[str] = tuple(TABLES),
+    dataset: DatasetPartition | None = None,
 ) -> dict[str, Path]:
     """Output paths: the reference's HDF5 name ("LST" → "MAGIC_LST") and a Parquet file
-    per table (``<stem>.<table>.parquet``)."""
+    per table: ``<stem>.<table>.parquet`` beside it (``run``), or the table's partition
+    of ``dataset`` (``batch``: its Parquet tables are in the dataset only)."""
     name = Path(lst_file).name.replace("LST", "MAGIC_LST")
     stem = name[:-3] if name.endswith(".h5") else name
     out = {"hdf5": Path(output_dir) / name}
-    out.update({table: Path(output_dir) / f"{stem}.{table}.parquet" for table in tables})
+    if dataset is None:
+        out.update({table: Path(output_dir) / f"{stem}.{table}.parquet" for table in tables})
+        return out
+    if dataset.obs_id is None:
+        raise ValueError("the partition's obs_id is not known yet")
+    out.update({table: partition_file(dataset.root, table, dataset.obs_id, dataset.subrun)
+                for table in tables})
     return out
 
 
@@ -104,111 +108,265 @@ def to_structured(frame: pl.DataFrame) -> np.ndarray:
     return out
 
 
-class BlockTable(Protocol):
-    """A table written a block of rows at a time (e.g. :class:`lmcoinc.stereo.StereoEvents`)."""
-
-    height: int
-
-    def iter_blocks(self) -> Iterator[pl.DataFrame]:
-        """The rows, block by block (at least one block)."""
+def parquet_frames(tables_: dict[str, pl.DataFrame], magic_tel_ids: Sequence[int] = ()
+                   ) -> dict[str, pl.DataFrame]:
+    """The tables as their Parquet files hold them (the same schema), in memory."""
+    return {name: parquet_frame(name, frame, magic_tel_ids) for name, frame in tables_.items()}
 
 
-Table = pl.DataFrame | BlockTable
+class _Hdf5Sink:
+    """A table of an HDF5 file, created with the first block, appended to by the others;
+    the Parquet-only columns (:data:`~.columns.PARQUET_ONLY`) are left out."""
+
+    key = "hdf5"
+
+    def __init__(self, handle: Any, name: str) -> None:
+        self.handle, self.name, self.table, self.dtype = handle, name, None, None
+        self.drop = PARQUET_ONLY.get(name, ())
+
+    def write(self, block: pl.DataFrame) -> None:
+        data = to_structured(block.drop(self.drop, strict=False))
+        if self.table is None:
+            group, node = hdf5_node(self.name)
+            self.table = self.handle.create_table(group, node, createparents=True, obj=data)
+            self.dtype = data.dtype
+        else:
+            self.table.append(data.astype(self.dtype, copy=False))
+
+    def close(self) -> None:
+        pass
 
 
-def _blocks(table: Table) -> Iterator[pl.DataFrame]:
-    return iter([table]) if isinstance(table, pl.DataFrame) else table.iter_blocks()
+class _ParquetSink:
+    """A Parquet file (zstd) of a table in the Parquet schema (:mod:`.parquet`), built in
+    memory row group by row group; :meth:`save` writes it.
 
-
-def write_hdf5_tables(output: Path | HDF5Image, tables_: dict[str, Table]) -> None:
-    """Write the tables as plain PyTables tables (readable by ``pandas.read_hdf``)."""
-    with open_output(output) as handle:
-        for name, table in tables_.items():
-            group, node = hdf5_node(name)
-            blocks = _blocks(table)
-            first = to_structured(next(blocks))
-            out = handle.create_table(group, node, createparents=True, obj=first)
-            for block in blocks:
-                out.append(to_structured(block).astype(first.dtype, copy=False))
-
-
-def _write_parquet(table: Table, path: Path, normal: Callable | None = None) -> None:
-    """Write a table to Parquet (zstd); block tables of several blocks row group by row group.
-
-    A table of one block is written by polars in one go, as a frame is.
+    Held until the HDF5 file is written, so that the outputs reach the disk in the
+    order of their importance (and a full disk is reported on the HDF5 file first).
     """
-    blocks = _blocks(table)
-    first = next(blocks)
-    second = next(blocks, None)
-    normal = normal or (lambda frame: frame)
-    if second is None:
-        normal(first).write_parquet(path, compression="zstd", statistics=True)
-        return
-    import pyarrow.parquet as pq
 
-    batch = normal(first).to_arrow()
-    with pq.ParquetWriter(path, batch.schema, compression="zstd") as writer:
-        for block in (first, second, *blocks):
-            writer.write_table(normal(block).to_arrow().cast(batch.schema))
+    def __init__(self, path: Path, table: str, magic_tel_ids: Sequence[int],
+                 provenance: str | None) -> None:
+        self.path, self.key = path, table
+        self.magic_tel_ids, self.provenance = magic_tel_ids, provenance
+        self.buffer = io.BytesIO()
+        self.writer: Any = None
+
+    def write(self, block: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        frame = parquet_frame(self.key, block, self.magic_tel_ids)
+        data = arrow_table(self.key, frame, self.provenance)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.buffer, data.schema,
+                                           **writer_options(data.schema))
+        self.writer.write_table(data.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def save(self) -> None:
+        """Write the file (plain writes: their errors are raised) and free its memory."""
+        with open(self.path, "wb") as out:
+            out.write(self.buffer.getbuffer())
+        self.buffer = io.BytesIO()
 
 
-def write_subrun_files(
-    finals: dict[str, Path],
-    tables_: dict[str, Table],
-    extra: Callable[[Path], None] | None = None,
-    dataset: DatasetPartition | None = None,
-    parquet_tables: dict[str, Table] | None = None,
-) -> dict[str, Path]:
-    """Write the HDF5 and Parquet outputs of one subrun atomically.
+def _cannot_write(path: Path, error: BaseException) -> BaseException:
+    """The error to raise for a failed write of ``path``: an :class:`OutputError` naming
+    the file and the cause ("no space left on device") if the write failed, else ``error``."""
+    if is_write_error(error):
+        cause = write_error_text(error)
+    elif _is_hdf5_error(error):
+        cause = describe_error(error)
+    else:
+        return error
+    return OutputError(f"{path}: cannot write ({cause})")
+
+
+def _is_hdf5_error(error: BaseException | None) -> bool:
+    from tables.exceptions import HDF5ExtError
+
+    return isinstance(error, HDF5ExtError)
+
+
+class TableWriter:
+    """One table of a subrun on its way to its files (:meth:`SubrunWriter.table`): each
+    block given to :meth:`write` goes to every file that holds the table."""
+
+    def __init__(self, name: str, sinks: list, finals: dict[str, Path]) -> None:
+        self.name, self.sinks, self.finals, self.blocks = name, sinks, finals, 0
+
+    def write(self, block: pl.DataFrame) -> None:
+        """Add the rows of ``block`` (the blocks of a table share their columns)."""
+        for sink in self.sinks:
+            try:
+                sink.write(block)
+            except (OSError, pl.exceptions.ComputeError) as err:
+                raise _cannot_write(self.finals[sink.key], err) from None
+        self.blocks += 1
+
+    def close(self) -> None:
+        """End the table (its Parquet file complete in memory, saved by the commit)."""
+        if not self.blocks:
+            raise ValueError(f"table {self.name}: no block written")
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except OSError as err:
+                raise _cannot_write(self.finals[sink.key], err) from None
+
+
+class SubrunWriter:
+    """The output files of one subrun, written together or not at all.
+
+    Use it as a context manager; within it, give each table to :meth:`table`
+    (or :meth:`write_table`) block by block, add what else the HDF5 file
+    holds to :meth:`hdf5_image`, and :meth:`commit`. Until then everything is
+    in memory or under temporary names (:func:`~.atomic.atomic_outputs`): the
+    HDF5 file is an :class:`~.hdf5_image.HDF5Image`, each Parquet file a
+    buffer. The commit writes the HDF5 file first, then the Parquet files in
+    the order of ``finals``, then renames them all into place. Leaving the
+    block by an error, or without committing, removes every temporary file
+    and leaves the final paths as they were.
 
     Parameters
     ----------
     finals : dict
-        Final paths, from :func:`output_names` (a Parquet file per table).
-    tables_ : dict
-        The tables of the HDF5 file ("events", "feature", "profile", ...).
-    extra : callable, optional
-        Called with the HDF5 output (an :class:`~lmcoinc.io.hdf5_image.HDF5Image`,
-        built in memory and written at the end) to add content (subarray, images).
-    dataset : DatasetPartition, optional
-        Also write the tables, in the dataset's schema, to this partition.
-    parquet_tables : dict, optional
-        The tables of the Parquet files when they differ from ``tables_``.
-
-    Returns
-    -------
-    dict
-        Every file written: ``finals`` plus the dataset files.
+        Final paths, from :func:`output_names`: "hdf5" and a Parquet file per
+        table (beside it, or a dataset partition).
+    magic_tel_ids : sequence of int
+        The MAGIC telescopes of the config (the profile's Parquet columns).
+    provenance : dict, optional
+        The provenance document (:func:`lmcoinc.io.provenance.provenance`): HDF5
+        root attributes and Parquet key-value metadata.
 
     Raises
     ------
     OutputError
-        If a file cannot be written (the cause named: "no space left on device").
-    """
-    from tables.exceptions import HDF5ExtError
+        If a file cannot be written ("<path>: cannot write (no space left on
+        device)"), from the call that fails or on leaving the block (a failed
+        write into :meth:`hdf5_image` names the HDF5 file).
 
-    check_output_dir(next(iter(finals.values())).parent, finals.values())
-    finals = dict(finals)
-    if dataset is not None:
-        finals.update(dataset.paths())
-    with atomic_outputs(finals) as temps:
-        current = "hdf5"  # the output being written, for the message
-        try:
-            with HDF5Image(temps["hdf5"]) as hdf5:
-                write_hdf5_tables(hdf5, tables_)
-                if extra is not None:
-                    extra(hdf5)
-                hdf5.save()
-            for name, table in (parquet_tables or tables_).items():
-                current = name
-                _write_parquet(table, temps[name])
-                if dataset is not None and name in DATASET_TABLES:
-                    current = f"dataset:{name}"
-                    _write_parquet(table, temps[current],
-                                   partial(normalize, name, magic_tel_ids=dataset.magic_tel_ids))
-        except (OSError, HDF5ExtError, pl.exceptions.ComputeError) as err:
-            if not (is_write_error(err) or isinstance(err, HDF5ExtError)):
-                raise
-            cause = write_error_text(err) if is_write_error(err) else describe_error(err)
-            raise OutputError(f"{finals[current]}: cannot write ({cause})") from None
-    return finals
+    Examples
+    --------
+    >>> with SubrunWriter(output_names(lst_file, out_dir)) as out:  # doctest: +SKIP
+    ...     with out.table("events") as events:
+    ...         for block in blocks:
+    ...             events.write(block)
+    ...     out.write_table("feature", feature)
+    ...     out.write_table("profile", profile)
+    ...     written = out.commit()
+    """
+
+    def __init__(self, finals: dict[str, Path], *, magic_tel_ids: Sequence[int] = (),
+                 provenance: dict[str, Any] | None = None) -> None:
+        self.finals, self.magic_tel_ids, self.provenance = finals, magic_tel_ids, provenance
+        self._text = None if provenance is None else json.dumps(provenance)
+        self._stack = ExitStack()
+        self._image: HDF5Image | None = None
+        self._temps: dict[str, Path] = {}
+        self._parquet: dict[str, _ParquetSink] = {}
+        self._hdf5_tables: set[str] = set()
+        self._tables_done = self._committed = False
+
+    def __enter__(self) -> SubrunWriter:
+        self._temps = self._stack.enter_context(atomic_outputs(self.finals))
+        self._image = self._stack.enter_context(HDF5Image(self._temps["hdf5"]))
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if error is None:
+            if not self._committed:  # nothing is written: the temporary files are removed
+                self._stack.__exit__(_NotCommitted, _NotCommitted(), None)
+            return
+        self._stack.__exit__(kind, error, traceback)  # the temporary files are removed
+        if isinstance(error, OSError | pl.exceptions.ComputeError) or _is_hdf5_error(error):
+            found = _cannot_write(self.finals["hdf5"], error)  # a write into the HDF5 image
+            if found is not error:
+                raise found from None
+
+    @contextmanager
+    def table(self, name: str, *, hdf5: bool = True, parquet: bool = True
+              ) -> Iterator[TableWriter]:
+        """A table to write block by block (at least one block): to the HDF5 file (node
+        :func:`hdf5_node`, before :meth:`hdf5_image`) and to its Parquet file
+        ``finals[name]``, each file receiving a table once.
+
+        The HDF5 table leaves out the Parquet-only columns; the Parquet file has
+        the Parquet schema (:func:`~.parquet.parquet_frame`) and each column's unit
+        and description. The table is complete when the ``with`` block ends.
+        """
+        if hdf5 and (name in self._hdf5_tables or self._tables_done):
+            raise ValueError(f"table {name}: written to the HDF5 file already, or after its "
+                             "tables were ended (hdf5_image)")
+        if parquet and (name not in self.finals or name in self._parquet):
+            raise ValueError(f"table {name}: no Parquet file for it, or written already")
+        sinks: list = []
+        if hdf5:
+            sinks.append(_Hdf5Sink(self._output().handle(), name))
+            self._hdf5_tables.add(name)
+        if parquet:
+            self._parquet[name] = _ParquetSink(self._temps[name], name, self.magic_tel_ids,
+                                               self._text)
+            sinks.append(self._parquet[name])
+        writer = TableWriter(name, sinks, self.finals)
+        yield writer
+        writer.close()
+
+    def write_table(self, name: str, frame: pl.DataFrame, *, hdf5: bool = True,
+                    parquet: bool = True) -> None:
+        """Write a table held in one frame (:meth:`table`, one block)."""
+        with self.table(name, hdf5=hdf5, parquet=parquet) as table:
+            table.write(frame)
+
+    def hdf5_image(self) -> HDF5Image:
+        """The HDF5 file, to add to it after its tables (the subarray, images) with the
+        writers of :mod:`lmcoinc.io`.
+
+        The first call ends the HDF5 tables: the provenance attributes follow them
+        in the file.
+        """
+        image = self._output()
+        if not self._tables_done:
+            self._tables_done = True
+            if self.provenance is not None:
+                attrs = image.handle().root._v_attrs
+                for key, value in hdf5_attributes(self.provenance).items():
+                    attrs[key] = value
+        return image
+
+    def commit(self) -> dict[str, Path]:
+        """Write the HDF5 file, then the Parquet files, and rename them all into place.
+
+        Returns
+        -------
+        dict
+            Every file written: ``finals``.
+        """
+        missing = [key for key in self.finals if key != "hdf5" and key not in self._parquet]
+        if missing:
+            raise ValueError(f"tables not written: {', '.join(missing)}")
+        self.hdf5_image().save()
+        for key in self.finals:
+            if key in self._parquet:
+                try:
+                    self._parquet.pop(key).save()
+                except OSError as err:
+                    raise _cannot_write(self.finals[key], err) from None
+        self._stack.close()  # the renames
+        self._committed = True
+        return self.finals
+
+    def _output(self) -> HDF5Image:
+        if self._image is None:
+            raise RuntimeError("SubrunWriter used outside its with block")
+        return self._image
+
+
+class _NotCommitted(Exception):
+    """Leaving a :class:`SubrunWriter` without committing: its outputs are discarded."""
+

@@ -3,15 +3,33 @@
 :func:`make_report` reads the outputs (:mod:`.data`), draws the figures
 (:mod:`.plots`, matplotlib with the Agg canvas) and writes
 ``OUT/report/index.html``, a self-contained page with the figures embedded,
-and the figures as PNG files beside it, all atomically. matplotlib is
-imported only here, never on the ``run`` path.
+and the figures as PNG files beside it, all atomically. matplotlib (the
+``report`` extra) is imported only here, never on the ``run`` path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["make_report"]
+__all__ = ["MISSING_MATPLOTLIB", "make_report", "require_matplotlib"]
+
+MISSING_MATPLOTLIB = "lmcoinc report needs matplotlib: pip install 'lmcoinc[report]'"
+
+
+def require_matplotlib() -> None:
+    """Check that the report can be drawn (before a command does its other work).
+
+    Raises
+    ------
+    MissingPackageError
+        If matplotlib (the ``report`` extra) is not installed.
+    """
+    from ..errors import MissingPackageError
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingPackageError(MISSING_MATPLOTLIB) from None
 
 
 def make_report(output_dir: str | Path, report_dir: str | Path | None = None) -> Path:
@@ -35,7 +53,10 @@ def make_report(output_dir: str | Path, report_dir: str | Path | None = None) ->
         If the directory holds no readable lmcoinc output.
     OutputError
         If the report cannot be written.
+    MissingPackageError
+        If matplotlib (the ``report`` extra) is not installed.
     """
+    require_matplotlib()
     from ..errors import OutputError
     from ..io.atomic import atomic_outputs, write_error_text
     from . import plots

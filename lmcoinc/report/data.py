@@ -1,11 +1,13 @@
 """What a report shows, read from an output directory of ``lmcoinc run`` or ``lmcoinc batch``.
 
 A batch output has ``summary.parquet`` (every subrun, its status and error)
-and the Parquet dataset ``parquet/{feature,profile}/lst_obs_id=…/lst_subrun=…``
+and the Parquet dataset ``parquet/<table>/lst_obs_id=…/lst_subrun=…``
 (read with :func:`lmcoinc.scan`); a ``run`` output has the per-subrun files
-``<stem>.{feature,profile}.parquet``. Either may have ``<stem>.offset_model.parquet``
-(drift mode: per telescope and time slice ``tel_id``, ``time`` (UNIX s),
-``offset_us``, ...). Reading only: nothing here draws or writes.
+``<stem>.{feature,profile,offset_model,offset_segments}.parquet``. The
+``offset_model`` table (drift mode only: per telescope and time slice
+``tel_id``, ``time`` (UNIX s), ``offset_us``, ``segment``, ...) and the
+``offset_segments`` table (its segments between clock steps) may be absent.
+Reading only: nothing here draws or writes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..batch.discovery import subrun_ids
 from ..errors import ReportInputError
 from ..io.dataset import scan
 from ..io.output import output_names
+from ..results import tel_id_of_expr
 
 __all__ = ["ReportData", "SubrunData", "load_output", "telescope_rows"]
 
@@ -41,6 +44,8 @@ class SubrunData:
         The subrun's tables (feature with its Parquet-only columns).
     offset_model : polars.DataFrame or None
         The fitted offset model of drift mode, if written.
+    offset_segments : polars.DataFrame or None
+        Its segments between the clock steps (drift mode), if written.
     """
 
     stem: str
@@ -51,6 +56,15 @@ class SubrunData:
     feature: pl.DataFrame | None = None
     profile: pl.DataFrame | None = None
     offset_model: pl.DataFrame | None = None
+    offset_segments: pl.DataFrame | None = None
+
+    @property
+    def n_offset_steps(self) -> int:
+        """The clock steps found within the subrun, over its telescopes (either mode)."""
+        feature = self.feature
+        if feature is None or "n_offset_steps" not in feature.columns:
+            return 0
+        return int(feature["n_offset_steps"].fill_null(0).sum())
 
 
 @dataclass
@@ -97,14 +111,15 @@ def _by_partition(output_dir: Path, table: str) -> dict[tuple[int, int], pl.Data
 def _batch_subruns(output_dir: Path, summary: pl.DataFrame) -> list[SubrunData]:
     features = _by_partition(output_dir, "feature")
     profiles = _by_partition(output_dir, "profile")
+    models = _by_partition(output_dir, "offset_model")
+    segments = _by_partition(output_dir, "offset_segments")
     subruns = []
     for row in summary.iter_rows(named=True):
         stem = output_names(Path(row["lst_file"]), output_dir)["hdf5"].stem
         key = (row["obs_id"], row["subrun"])
         subruns.append(SubrunData(
             stem, row["obs_id"], row["subrun"], row["status"], row["error"],
-            features.get(key), profiles.get(key),
-            _read(output_dir / f"{stem}.offset_model.parquet"),
+            features.get(key), profiles.get(key), models.get(key), segments.get(key),
         ))
     return subruns
 
@@ -118,6 +133,7 @@ def _run_subruns(output_dir: Path) -> list[SubrunData]:
             stem, obs_id, subrun, feature=_read(path),
             profile=_read(output_dir / f"{stem}.profile.parquet"),
             offset_model=_read(output_dir / f"{stem}.offset_model.parquet"),
+            offset_segments=_read(output_dir / f"{stem}.offset_segments.parquet"),
         ))
     return subruns
 
@@ -164,7 +180,7 @@ def telescope_rows(data: ReportData) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame()
     rows = pl.concat(frames, how="diagonal_relaxed").with_columns(
-        tel_id=pl.col("coincidence_id").cast(pl.String).str.slice(1).cast(pl.Int64),
+        tel_id=tel_id_of_expr(),
         fraction=pl.col("n_coincidence") / pl.col("n_events_magic"),
         subrun_time=pl.col("unix_time").mean().over("obs_id", "subrun"),
     )

@@ -1,6 +1,6 @@
 """The known LST-1 → MAGIC clock offset for the time of each subrun, for the report's night plot.
 
-The values are those of the offset history (:mod:`lmcoinc.history`: the
+The values are those of the offset history (:mod:`lmcoinc.config.history`: the
 packaged table, or another one given).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..history import OffsetHistory, night_of, packaged_history
+from ..config.history import OffsetHistory, night_of, packaged_history
 
 __all__ = ["history_offset_us"]
 

@@ -71,14 +71,44 @@ def _not_ok(data: ReportData) -> str:
     return _table(["obs_id", "subrun", "status", "error"], body)
 
 
+def _has_steps(rows: pl.DataFrame) -> bool:
+    return "n_offset_steps" in rows.columns and bool(rows["n_offset_steps"].fill_null(0).sum())
+
+
 def _subrun_table(rows: pl.DataFrame) -> str:
     columns = [c for c in _COLUMNS if c[1] in rows.columns]
+    if _has_steps(rows):  # the column only when a subrun has a step: a mark, not a zero
+        columns.append(("clock steps", "n_offset_steps", "d"))
     body = []
     for row in rows.sort("obs_id", "subrun", "tel_id").iter_rows(named=True):
         cells = "".join(_cell(row[name], spec) for _, name, spec in columns)
         body.append(f"<tr><td>{row['obs_id']}</td><td>{row['subrun']}</td>"
                     f"<td>{row['tel_id']}</td>{cells}</tr>")
     return _table(["obs_id", "subrun", "tel"] + [c[0] for c in columns], body)
+
+
+def _steps(data: ReportData, rows: pl.DataFrame) -> str:
+    """The subruns whose clock offset steps within them (empty when none)."""
+    if rows.is_empty() or not _has_steps(rows):
+        return ""
+    body = []
+    for subrun in data.subruns:
+        if not subrun.n_offset_steps:
+            continue
+        segments = subrun.offset_segments
+        if segments is not None and "step_us" in segments.columns:
+            found = "; ".join(f"tel {t}: {size:+.3f} µs at {start:.3f}" for t, start, size in
+                              segments.filter(pl.col("segment") > 0)
+                              .select("tel_id", "start", "step_us").iter_rows())
+            how = "fitted on each side (offset_model: drift)"
+        else:
+            found = f"{subrun.n_offset_steps} (see the log)"
+            how = "<span class='bad'>one offset: the pairs beyond a step are lost; " \
+                  "try offset_model: drift</span>"
+        body.append(f"<tr><td>{subrun.obs_id}</td><td>{subrun.subrun}</td>"
+                    f"<td class='text'>{escape(found)}</td><td class='text'>{how}</td></tr>")
+    return ("<h2>Clock steps within a subrun</h2>"
+            + _table(["obs_id", "subrun", "steps (UNIX s)", "offset model"], body))
 
 
 def _totals(rows: pl.DataFrame) -> str:
@@ -100,7 +130,8 @@ def page_html(
     data: ReportData, rows: pl.DataFrame, night: Mapping[str, bytes],
     profiles: Mapping[str, bytes],
 ) -> str:
-    """The page: night figures, subruns that are not ok, the per-subrun table and profiles.
+    """The page: night figures, subruns that are not ok or have clock steps, the per-subrun
+    table and profiles.
 
     Parameters
     ----------
@@ -123,7 +154,7 @@ def page_html(
 <p>{len(data.subruns)} subruns: {_counts(data)}.</p>
 {_totals(rows)}
 <h2>Night</h2><div class="grid">{figures}</div>
-<h2>Subruns without output</h2>{_not_ok(data)}
+<h2>Subruns without output</h2>{_not_ok(data)}{_steps(data, rows)}
 <h2>Per subrun and MAGIC telescope</h2>
 <p>purity = 1 − accidental / pairs; accidental: expected accidental pairs from the rates
 (and from the profile's side bands); effective time: when both systems could record.</p>

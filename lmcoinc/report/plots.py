@@ -13,6 +13,7 @@ import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..results import profile_column, tel_id_of
 from .data import SubrunData
 from .history import history_offset_us
 
@@ -55,23 +56,40 @@ def _tel_label(tel_id: int) -> str:
 MODEL_COLUMNS = ("tel_id", "time", "offset_us")
 
 
-def _model_curves(model: pl.DataFrame | None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per telescope, the slice times (s from the first) and offsets (µs) of an offset model."""
+def _model_curves(
+    model: pl.DataFrame | None,
+) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per telescope, the slice times (s from the first) and offsets (µs) of an offset model,
+    one line per segment between clock steps."""
     if model is None or model.height == 0 or not set(MODEL_COLUMNS) <= set(model.columns):
         return {}
     t0 = float(model["time"].min())
-    return {
-        int(tel_id): (group["time"].to_numpy() - t0, group["offset_us"].to_numpy())
-        for (tel_id,), group in model.sort("time").group_by("tel_id", maintain_order=True)
-    }
+    if "segment" not in model.columns:
+        model = model.with_columns(segment=pl.lit(0))
+    curves: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for (tel_id, _), group in model.sort("time").group_by("tel_id", "segment",
+                                                          maintain_order=True):
+        curves.setdefault(int(tel_id), []).append(
+            (group["time"].to_numpy() - t0, group["offset_us"].to_numpy()))
+    return curves
+
+
+def _steps(subrun: SubrunData, t0: float) -> list[tuple[int, float, float]]:
+    """The clock steps of the model: (tel_id, time in s from ``t0``, size in µs)."""
+    segments = subrun.offset_segments
+    if segments is None or "step_us" not in segments.columns:
+        return []
+    steps = segments.filter(pl.col("segment") > 0)
+    return [(int(t), s - t0, size) for t, s, size in steps.select("tel_id", "start", "step_us")
+            .iter_rows()]
 
 
 def _draw_profile(ax, subrun: SubrunData) -> None:
     """The profile of each telescope, its average offset, window and pre-offset."""
     feature, profile = subrun.feature, subrun.profile
     for row in feature.iter_rows(named=True) if feature is not None else []:
-        tel_id = int(str(row["coincidence_id"])[1:])  # coincidence_id = "1" + tel_id
-        color, column = _color(tel_id), f"n_coincidence_tel{row['coincidence_id']}"
+        tel_id = tel_id_of(row["coincidence_id"])
+        color, column = _color(tel_id), profile_column(tel_id)
         pre = row.get("pre_offset")
         if profile is not None and column in profile.columns:
             shown = profile.filter(pl.col(column).is_not_null())
@@ -109,7 +127,8 @@ class ProfileCanvas:
         self.title = self.ax.set_title("", fontsize=9)
 
     def png(self, subrun: SubrunData) -> bytes:
-        """The subrun's profile figure (beside it the offset model when it has one)."""
+        """The subrun's profile figure (beside it the offset model when it has one); the
+        title marks a subrun with clock steps."""
         curves = _model_curves(subrun.offset_model)
         if curves:
             return _profile_with_model_png(subrun, curves)
@@ -118,26 +137,37 @@ class ProfileCanvas:
             artist.remove()
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-        self.title.set_text(subrun.stem)
+        self.title.set_text(_title(subrun))
         _draw_profile(ax, subrun)
         ax.relim()
         ax.autoscale_view()
         return _png(self.fig)
 
 
+def _title(subrun: SubrunData) -> str:
+    """The subrun's name, and its clock steps when it has any."""
+    n = subrun.n_offset_steps
+    return subrun.stem if not n else f"{subrun.stem}: clock step{'s' * (n > 1)} ({n})"
+
+
 def _profile_with_model_png(
-    subrun: SubrunData, curves: dict[int, tuple[np.ndarray, np.ndarray]]
+    subrun: SubrunData, curves: dict[int, list[tuple[np.ndarray, np.ndarray]]]
 ) -> bytes:
-    """The profile and, beside it, the offset model of drift mode."""
+    """The profile and, beside it, the offset model of drift mode (a line per segment
+    between clock steps, each step a dotted line)."""
     fig = Figure(figsize=(9.0, 3.2), dpi=80)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.25)
     ax, model_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     _profile_axes(ax)
-    ax.set_title(subrun.stem, fontsize=9)
+    ax.set_title(_title(subrun), fontsize=9)
     _draw_profile(ax, subrun)
-    for tel_id, (t, offset_us) in curves.items():
-        model_ax.plot(t, offset_us, marker=".", color=_color(tel_id), ls=_dashes(tel_id), ms=3,
-                      label=_tel_label(tel_id))
+    for tel_id, lines in curves.items():
+        for k, (t, offset_us) in enumerate(lines):
+            model_ax.plot(t, offset_us, marker=".", color=_color(tel_id), ls=_dashes(tel_id),
+                          ms=3, label=_tel_label(tel_id) if k == 0 else None)
+    for tel_id, at, size in _steps(subrun, float(subrun.offset_model["time"].min())):
+        model_ax.axvline(at, color=_color(tel_id), ls=":", lw=1,
+                         label=f"{_tel_label(tel_id)} step {size:+.3f} µs")
     model_ax.set_xlabel("time from the first slice (s)", fontsize=8)
     model_ax.set_ylabel("offset (µs)", fontsize=8)
     model_ax.set_title("offset model (drift mode)", fontsize=9)

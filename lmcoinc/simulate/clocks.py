@@ -1,10 +1,11 @@
-"""The clocks of both systems: 100 ns grids, jitter, MAGIC's offset and drift.
+"""The clocks of both systems: 100 ns grids, jitter, MAGIC's offset, drift and steps.
 
 True time is the LST-1 clock's time. For a trigger at true time ``t``, LST-1
 reads ``t`` plus a jitter on its own run-phased 100 ns grid; MAGIC reads
-``t + true_offset_ns + drift_ns_per_s * (t - t_ref)`` (plus the geometric
-delay of each telescope, if enabled) plus a jitter, on the absolute 100 ns
-grid. All times int64 ns; relative ones count from the LST subrun start ``t0_ns``.
+``t + true_offset_ns + drift_ns_per_s * (t - t_ref)`` plus the sizes of the
+clock steps at or before ``t`` (plus the geometric delay of each telescope,
+if enabled) plus a jitter, on the absolute 100 ns grid. All times int64 ns;
+relative ones count from the LST subrun start ``t0_ns``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from .config import SimulationConfig
 __all__ = [
     "CLOCK_GRID_NS",
     "clock_reference_ns",
+    "clock_steps_truth",
     "lst_clock",
     "magic_clock_shift_ns",
     "magic_clocks",
+    "magic_clock_steps_ns",
     "ns",
 ]
 
@@ -64,7 +67,25 @@ def magic_clock_shift_ns(config: SimulationConfig, t0_ns: int, t_ns: np.ndarray)
     if config.drift_ns_per_s:
         since_ref = t0_ns - clock_reference_ns(config, t0_ns) + np.asarray(t_ns)
         shift += config.drift_ns_per_s * since_ref * 1e-9
+    if config.clock_steps:
+        shift += magic_clock_steps_ns(config, t0_ns, t_ns)
     return shift
+
+
+def magic_clock_steps_ns(config: SimulationConfig, t0_ns: int, t_ns: np.ndarray) -> np.ndarray:
+    """The part of the MAGIC clock shift due to its steps (float ns) at true times ``t_ns``."""
+    at = np.array([ns(unix_s) - t0_ns for unix_s, _ in config.clock_steps], dtype=np.int64)
+    size = np.array([0.0] + [float(s) for _, s in config.clock_steps])
+    return np.cumsum(size)[np.searchsorted(at, np.asarray(t_ns), side="right")]
+
+
+def clock_steps_truth(config: SimulationConfig, t0_ns: int) -> list[dict]:
+    """The MAGIC clock steps for the truth: ``unix_ns``, ``size_ns`` and ``in_subrun``
+    (whether the step falls within this LST subrun)."""
+    end = t0_ns + ns(config.duration_s)
+    return [{"unix_ns": ns(unix_s), "size_ns": float(size),
+             "in_subrun": bool(t0_ns <= ns(unix_s) < end)}
+            for unix_s, size in config.clock_steps]
 
 
 def lst_clock(
@@ -103,7 +124,8 @@ def magic_clocks(
         Shape ``(2, n)``: int64 clock readings (ns from ``t0_ns``) of M1 and M2.
     time_diff : numpy.ndarray
         Shape ``(2, n)``: time since the previous trigger of any type (s),
-        ``MRawEvtHeader.fTimeDiff``.
+        ``MRawEvtHeader.fTimeDiff`` (counted by the trigger, not the clock: a
+        clock step does not enter it).
     """
     clock = t_ns + magic_clock_shift_ns(config, t0_ns, t_ns) + rng.normal(
         0.0, _MAGIC_JITTER_NS, t_ns.size
@@ -113,5 +135,8 @@ def magic_clocks(
         stamps = np.stack([stamp, stamp])
     else:
         stamps = np.stack([_grid(clock + delays_ns[k]) for k in (0, 1)])
-    time_diff = np.diff(stamps, axis=1, prepend=stamps[:, :1]) * 1e-9
+    counted = stamps
+    if config.clock_steps:
+        counted = stamps - np.rint(magic_clock_steps_ns(config, t0_ns, t_ns)).astype(np.int64)
+    time_diff = np.diff(counted, axis=1, prepend=counted[:, :1]) * 1e-9
     return stamps, time_diff

@@ -71,6 +71,10 @@ class SimulationConfig:
         ``(start_unix_s, alt_deg, az_deg)`` segments, in time order: from its
         start on, a segment tracks the source at that alt/az (sidereal motion
         at La Palma). Empty: a slow linear drift around alt 68.8 deg, az 189 deg.
+    clock_steps : tuple of (float, float)
+        ``(unix_s, size_ns)`` jumps of the MAGIC clock, in time order: from true
+        time ``unix_s`` on, the MAGIC clock reads ``size_ns`` more (a GPS re-lock,
+        a resynchronisation). Empty: none.
     """
 
     duration_s: float = 10.0
@@ -93,6 +97,7 @@ class SimulationConfig:
     clock_reference_unix_s: float | None = None
     geometric_delay: bool = False
     pointing_schedule: tuple[tuple[float, float, float], ...] = ()
+    clock_steps: tuple[tuple[float, float], ...] = ()
 
 
 def validate(config: SimulationConfig) -> None:
@@ -122,6 +127,7 @@ def validate(config: SimulationConfig) -> None:
     if not math.isfinite(config.drift_ns_per_s):
         raise ValueError("drift_ns_per_s must be finite")
     _validate_schedule(config.pointing_schedule)
+    _validate_steps(config.clock_steps)
 
 
 def _validate_schedule(schedule: tuple[tuple[float, float, float], ...]) -> None:
@@ -135,3 +141,13 @@ def _validate_schedule(schedule: tuple[tuple[float, float, float], ...]) -> None
         starts.append(start)
     if starts != sorted(starts):
         raise ValueError("pointing_schedule: segments must be in time order")
+
+
+def _validate_steps(steps: tuple[tuple[float, float], ...]) -> None:
+    times = []
+    for step in steps:
+        if len(step) != 2 or not all(math.isfinite(v) for v in step):
+            raise ValueError("clock_steps: steps are finite (unix_s, size_ns)")
+        times.append(step[0])
+    if times != sorted(times):
+        raise ValueError("clock_steps: steps must be in time order")

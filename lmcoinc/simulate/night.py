@@ -11,7 +11,8 @@ a boundary). The MAGIC files of call ``i`` become the MAGIC subrun ``i + 1``
 of one MAGIC run, with the event ids renumbered to run on across the run;
 the LST clock phase depends on the run number only, so it is the same for all
 subruns, as in real data. The MAGIC clock (offset, drift) is one clock over
-the night: its drift counts from the start of the night's MAGIC data.
+the night: its drift counts from the start of the night's MAGIC data, and
+its steps (``clock_steps``) may fall anywhere, inside a subrun or between two.
 
 Each subrun's truth goes to ``truth/<LST file stem>/`` (MAGIC ids as
 renumbered); ``merged=True`` also writes the LST run as one merged file.
@@ -136,6 +137,7 @@ def simulate_night(
     drift_ns_per_s: float = 0.0,
     geometric_delay: bool = False,
     pointing_schedule: tuple[tuple[float, float, float], ...] = (),
+    clock_steps: tuple[tuple[float, float], ...] = (),
     subrun_settings: Mapping[int, Mapping[str, Any]] | None = None,
     merged: bool = False,
     processes: int = 1,
@@ -162,9 +164,9 @@ def simulate_night(
     magic_margin_s : float
         MAGIC data start this long before the first and end this long after
         the last LST subrun.
-    drift_ns_per_s, geometric_delay, pointing_schedule
-        As in :class:`lmcoinc.simulate.SimulationConfig`; offset and drift
-        hold at and from the start of the night's MAGIC data.
+    drift_ns_per_s, geometric_delay, pointing_schedule, clock_steps
+        As in :class:`lmcoinc.simulate.SimulationConfig` (steps anywhere in the
+        night); offset and drift hold at and from the night's MAGIC data start.
     subrun_settings : mapping, optional
         Subrun index (0-based) → :class:`SimulationConfig` fields that differ
         for that subrun, e.g. ``{4: {"magic_stereo_rate_hz": 2.0}}`` (a subrun
@@ -192,6 +194,7 @@ def simulate_night(
         clock_reference_unix_s=start_unix_s - magic_margin_s,
         geometric_delay=geometric_delay,
         pointing_schedule=tuple(tuple(segment) for segment in pointing_schedule),
+        clock_steps=tuple((float(t), float(size)) for t, size in clock_steps),
     )
     configs = _subrun_configs(
         base, n_subruns, seed, first_subrun, start_unix_s, magic_margin_s, subrun_settings or {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .clocks import clock_reference_ns
+from .clocks import clock_reference_ns, clock_steps_truth
 from .config import SimulationConfig, validate
 from .events import simulate_events
 from .libraries import prepare_libraries
@@ -111,6 +111,7 @@ def simulate(out_dir: Path | str, config: SimulationConfig = SimulationConfig())
         "lst_file": lst_file.name,
         "magic_files": [p.name for p in magic_files],
         "clock_reference_unix_ns": clock_reference_ns(config, stream.t0_ns),
+        "clock_steps": clock_steps_truth(config, stream.t0_ns),
     }
     pairs_path, truth_path = write_truth(out / "truth", pairs, live, config, extra)
     return SimulatedFiles(

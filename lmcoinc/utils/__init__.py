@@ -1,0 +1,1 @@
+"""Helpers of every stage that know nothing of coincidences: signals, memory, stage timer."""

@@ -1,0 +1,109 @@
+"""The batch's worker processes: results, a worker killed, a failing job, the parent failing.
+
+The worker pool of a batch: started once, reused call after call, a dead worker replaced."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import pytest
+
+from lmcoinc.batch.workers import WORKER_ENV, WorkerPool, death_message, run_in_workers
+
+from ..helpers.jobs import KILL, RAISE, SLOW, square
+
+
+def _run(jobs_, jobs):
+    results, deaths = [], []
+    run_in_workers(jobs_, jobs, square, results.append,
+                   lambda job, code: deaths.append((job, code)))
+    return results, deaths
+
+
+def test_results_of_every_job():
+    results, deaths = _run(list(range(7)), 2)
+    assert sorted(r[:2] for r in results) == [(i, i * i) for i in range(7)]
+    assert len({r[2] for r in results}) == 2  # two workers shared the jobs
+    assert deaths == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_killed_worker_fails_its_job_only():
+    results, deaths = _run([1, 2, KILL, 3, 4, 5], 2)
+    assert deaths == [(KILL, -signal.SIGKILL)]
+    assert sorted(r[:2] for r in results) == [(i, i * i) for i in (1, 2, 3, 4, 5)]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_job_that_raises_ends_its_worker():
+    results, deaths = _run([1, RAISE, 2], 1)  # one worker: replaced for the last job
+    assert deaths == [(RAISE, 1)]
+    assert [r[:2] for r in results] == [(1, 1), (2, 4)]
+    assert results[0][2] != results[1][2]
+
+
+def test_an_exception_in_the_parent_stops_the_workers():
+    def done(result):
+        raise RuntimeError("the parent fails")
+
+    with pytest.raises(RuntimeError, match="the parent fails"):
+        run_in_workers([1, SLOW, SLOW], 2, square, done, lambda job, code: None)
+    assert multiprocessing.active_children() == []  # the sleeping worker was stopped too
+
+
+def test_no_job():
+    assert _run([], 4) == ([], [])
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (-9, "worker process died: killed by signal 9 (SIGKILL; out of memory?)"),
+    (-15, "worker process died: killed by signal 15 (SIGTERM)"),
+    (-200, "worker process died: killed by signal 200 (unknown signal)"),
+    (1, "worker process died: exit code 1"),
+    (None, "worker process died: exit code None"),
+])
+def test_death_message(code, message):
+    assert death_message(code) == message
+
+
+def _pid(task: int) -> tuple[int, int]:
+    return task, os.getpid()
+
+
+def _die_at_one(task: int) -> tuple[int, int]:
+    if task == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task, os.getpid()
+
+
+def _environment(task: str) -> str | None:
+    return os.environ.get(task)
+
+
+def test_workers_start_once_and_serve_every_call():
+    environment = dict(os.environ)
+    with WorkerPool(2) as pool:
+        pids = []
+        for first in (0, 10):
+            done = []
+            pool.run(list(range(first, first + 6)), _pid, done.append,
+                     lambda task, code: None)
+            assert sorted(t for t, _ in done) == list(range(first, first + 6))
+            pids.append({pid for _, pid in done})
+        assert pids[0] == pids[1] and len(pids[0]) <= 2  # the same processes both times
+        assert os.getpid() not in pids[0]
+        died = []
+        done = []
+        pool.run([0, 1, 2, 3], _die_at_one, done.append, lambda t, code: died.append((t, code)))
+        assert died == [(1, -signal.SIGKILL)]
+        assert sorted(t for t, _ in done) == [0, 2, 3]
+        done = []
+        pool.run([4, 5], _pid, done.append, lambda t, code: None)  # back to two workers
+        assert sorted(t for t, _ in done) == [4, 5]
+        got = []
+        pool.run(list(WORKER_ENV), _environment, got.append, lambda t, code: None)
+    # polars' threads: one each, unless the user says otherwise; this process keeps its own
+    assert got == [os.environ.get(k, v) for k, v in WORKER_ENV.items()]
+    assert dict(os.environ) == environment

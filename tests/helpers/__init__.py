@@ -1,0 +1,1 @@
+"""Test helpers: simulated inputs, bad inputs, brute-force definitions, comparisons."""

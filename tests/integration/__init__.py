@@ -1,0 +1,1 @@
+"""End-to-end runs of the commands on simulated files in the real formats."""
