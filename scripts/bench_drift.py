@@ -78,6 +78,31 @@ def simulate(cache: Path, name: str, n_subruns: int, subrun_s: float, seed: int)
     return night
 
 
+def night_arguments(parser: argparse.ArgumentParser, cases: dict, cache: str,
+                    repeats: int) -> None:
+    """The options of a benchmark of simulated nights: their shape, the runs, the cache."""
+    parser.add_argument("--subruns", type=int, default=6)
+    parser.add_argument("--subrun-s", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=repeats,
+                        help="runs of each subrun with lmcoinc run; the fastest counts")
+    parser.add_argument("--cases", default=",".join(cases), help="comma-separated case names")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / cache)
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+
+
+def write_drift_config(work: Path) -> Path:
+    """``work/drift.yaml``: the default config with ``offset_model: drift``."""
+    sys.path.insert(0, str(REPO))
+    from lmcoinc.config import default_config_text
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "drift.yaml"
+    path.write_text(default_config_text().replace(
+        "event_coincidence:\n", "event_coincidence:\n    offset_model: drift\n"))
+    return path
+
+
 def lmcoinc(*argv: str) -> tuple[subprocess.CompletedProcess, float, float]:
     """``python -m lmcoinc ARGV``, its wall time and its CPU time (user + system, s, with
     its worker processes): on a machine shared with other work the CPU time shows what the
@@ -96,18 +121,19 @@ def scores(night: Path, out: Path) -> list[dict]:
     """Per subrun: recall, purity and the found pairs (a set) of an output directory."""
     import polars as pl
 
+    import lmcoinc
     from lmcoinc.simulate.truth import PAIR_KEY, found_pairs, recall_purity
 
     rows = []
     for lst in sorted((night / "lst").glob("dl1_LST-1*.h5")):
-        events = out / (lst.name.replace("LST", "MAGIC_LST")[:-3] + ".events.parquet")
+        output = out / lst.name.replace("LST", "MAGIC_LST")  # its HDF5 file, of run or batch
         true = night / "truth" / lst.name[:-3] / "true_pairs.parquet"
-        if not events.exists():
+        if not output.exists():
             n_true = pl.read_parquet(true).height
             rows.append({"recall": 0.0, "purity": float("nan"), "pairs": set(),
                          "false": set(), "n_true": n_true})
             continue
-        found = found_pairs(pl.read_parquet(events))
+        found = found_pairs(lmcoinc.scan(output, "events").collect())
         score = recall_purity(found, true).overall
         pairs = set(found.select(PAIR_KEY).iter_rows())
         truth = set(pl.read_parquet(true).select(PAIR_KEY).iter_rows())
@@ -228,28 +254,23 @@ def checks(results: dict[str, dict]) -> list[tuple[str, bool, str]]:
     return out
 
 
+def print_checks(found: list[tuple[str, bool, str]], failures: list) -> None:
+    """The target checks, PASS or FAIL, and the processes that failed."""
+    print("\ntarget checks:")
+    for what, ok, measured in found:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {what}: {measured}")
+    if failures:
+        print(f"\nfailed processes: {failures}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subruns", type=int, default=6)
-    parser.add_argument("--subrun-s", type=float, default=10.0)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", "-j", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each subrun with lmcoinc run; the fastest counts")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
-    parser.add_argument("--cache", type=Path,
-                        default=Path.home() / ".cache" / "lmcoinc-bench-drift")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    night_arguments(parser, CASES, "lmcoinc-bench-drift", repeats=3)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
-    from lmcoinc.config import default_config_text
-
     work = args.cache / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    drift_config = work / "drift.yaml"
-    drift_config.write_text(default_config_text().replace(
-        "event_coincidence:\n", "event_coincidence:\n    offset_model: drift\n"))
+    drift_config = write_drift_config(work)
     failures: list = []
     results: dict[str, dict] = {}
     load = os.getloadavg()[0]
@@ -277,12 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nconstant mode on case {warning[0]}, first subrun (stderr):")
         for line in warning[1]:
             print(f"  {line}")
-    print("\ntarget checks:")
     found = checks(results)
-    for what, ok, measured in found:
-        print(f"  [{'PASS' if ok else 'FAIL'}] {what}: {measured}")
-    if failures:
-        print(f"\nfailed processes: {failures}")
+    print_checks(found, failures)
     if args.json:
         slim = {name: {mode: {k: v for k, v in res.items() if k not in ("stderr",)}
                        | {"scores": [{k: v for k, v in s.items() if k not in ("pairs", "false")}

@@ -100,8 +100,9 @@ def same_outputs(ours: Path, theirs: Path) -> list[str]:
         if mine.name == "summary.parquet" or not (theirs / mine.name).exists():
             continue  # wall times and RSS; a table added since (night.parquet)
         new, old = pl.read_parquet(mine), pl.read_parquet(theirs / mine.name)
-        # columns added since (the feature table's diagnostics) are not a difference
-        if not new.select(old.columns).equals(old):
+        # columns added since (the feature table's diagnostics) are not a difference, nor
+        # types widened since (output format 2: Int64, Float64, nullable integer ids)
+        if not new.select(old.columns).equals(old.cast(new.select(old.columns).schema)):
             problems.append(f"{mine.name} differs")
     return problems
 

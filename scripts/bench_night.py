@@ -58,15 +58,16 @@ sys.exit(code)
 """
 
 
-def measure(cmd: list[str], work: Path, log: Path) -> dict:
-    """Run ``cmd``; its exit code, wall time (s), CPU time (s) and largest peak RSS (MB)."""
+def measure(cmd: list[str], work: Path, log: Path, env: dict | None = None) -> dict:
+    """Run ``cmd`` (in the environment ``env``, default this one's); its exit code, wall time
+    (s), CPU time (s) and largest peak RSS (MB)."""
     report = work / "measure.json"
     report.unlink(missing_ok=True)
     with open(log, "w") as out:
         # In ``work``: ``python -m`` puts the working directory first on sys.path, so a run
         # from the repository would import its lmcoinc whatever PYTHONPATH says.
         code = subprocess.call([sys.executable, "-c", _WRAPPER, str(report), *cmd],
-                               stdout=out, stderr=subprocess.STDOUT, cwd=work)
+                               stdout=out, stderr=subprocess.STDOUT, cwd=work, env=env)
     data = json.loads(report.read_text()) if report.exists() else {"kb": 0, "wall": float("nan")}
     return {"returncode": code, "wall_s": data["wall"], "peak_rss_mb": data["kb"] / 1024,
             "cpu_s": data.get("cpu", float("nan")), "command": shlex.join(cmd), "log": str(log)}
@@ -124,6 +125,21 @@ def add_night_options(parser: argparse.ArgumentParser) -> None:
                         help="where the simulated night is kept")
 
 
+def night_and_work(args: argparse.Namespace, name: str) -> tuple[Path, Path, Path]:
+    """The simulated night of the options, an empty work directory (``--work``, default
+    CACHE/``name``) and the default config written in it."""
+    sys.path.insert(0, str(REPO))
+    night = simulate(args.cache.resolve(), args.subruns, args.subrun_s, args.seed)
+    work = (args.work or args.cache / name).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    from lmcoinc.config import default_config_text
+
+    config = work / "config.yaml"
+    config.write_text(default_config_text())
+    return night, work, config
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_night_options(parser)
@@ -134,15 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
-    night = simulate(args.cache.resolve(), args.subruns, args.subrun_s, args.seed)
-    work = (args.work or args.cache / "night-work").resolve()
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    from lmcoinc.config import default_config_text
-
-    config = work / "config.yaml"
-    config.write_text(default_config_text())
+    night, work, config = night_and_work(args, "night-work")
     lst_files = sorted((night / "lst").glob("dl1_LST-1*.h5"))
     magic_files = sorted((night / "magic").glob("dl1_*.h5"))
     n_lst = count_rows(lst_files, "/dl1/event/telescope/parameters/LST_LSTCam")
@@ -194,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the reference failed (exit {reference['returncode']})")
             return 1
         name = lst_file.name.replace("LST", "MAGIC_LST")
-        from tests.compare import differences
+        from tests.helpers.compare import differences
 
         diffs = differences(out / name, ref_out / name)
         reference.update(lst_file=lst_file.name, identical=not diffs, differences=diffs[:5])

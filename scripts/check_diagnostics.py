@@ -29,12 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from lmcoinc.config import load_config
+    from lmcoinc.io.magic_source import MagicDirectory
+    from lmcoinc.pipeline import process_subrun
     from lmcoinc.simulate import SimulationConfig, simulate
     from lmcoinc.simulate.truth import found_pairs, recall_purity
-    from lmcoinc.sources import MagicDirectory
-    from lmcoinc.subrun import process_subrun
 
     logging.disable(logging.WARNING)
+    config = load_config(None)
+    tel_names = config.tel_names
     rates = {"busy": (25000.0, 3000.0), "realistic": (5000.0, 250.0)}
     print(f"{'subrun':>14} {'tel':>3} {'pairs':>6} {'false':>6} {'accidental':>10} "
           f"{'side bands':>10} {'n·ρ·2w':>8} {'effective s':>11} {'true live s':>11} {'ratio':>7}")
@@ -44,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                 files = simulate(Path(work) / "in", SimulationConfig(
                     duration_s=args.duration, seed=seed, lst_rate_hz=lst_hz,
                     magic_stereo_rate_hz=magic_hz))
-                report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir),
-                                        Path(work) / "out", load_config(None))
+                report = process_subrun(files.lst_file, MagicDirectory(files.magic_dir, tel_names),
+                                        Path(work) / "out", config)
                 score = recall_purity(found_pairs(report.result.events.plan), files.true_pairs)
             extra = report.result.feature_extra
             live = files.live_time.live_s

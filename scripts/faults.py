@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lmcoinc.batch.workers import KILL_ENV  # noqa: E402
 from lmcoinc.config import default_config_text  # noqa: E402
 from lmcoinc.simulate import simulate_night  # noqa: E402
-from tests.badinputs import copy_good, flip_chunk_bytes, make_good, truncate  # noqa: E402
-from tests.compare import snapshot  # noqa: E402
-from tests.payloads import poisoned_copy  # noqa: E402
+from tests.helpers.badinputs import copy_good, flip_chunk_bytes, make_good, truncate  # noqa: E402
+from tests.helpers.compare import snapshot  # noqa: E402
+from tests.helpers.payloads import poisoned_copy  # noqa: E402
 
 ROWS: list[tuple[str, ...]] = []
 
@@ -147,7 +147,7 @@ def contents(directory: Path) -> dict:
     """Every output file of a directory by its content (HDF5 read with h5py)."""
     import polars as pl
 
-    from tests.compare import hdf5_contents
+    from tests.helpers.compare import hdf5_contents
 
     out = {}
     for path in sorted(directory.rglob("*")):

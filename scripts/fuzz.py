@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lmcoinc.config import default_config_text  # noqa: E402
-from tests.badinputs import make_good  # noqa: E402
-from tests.fuzz import BUGS, COMMANDS, bugs, counts, run_cases  # noqa: E402
+from tests.helpers.badinputs import make_good  # noqa: E402
+from tests.helpers.fuzz import BUGS, COMMANDS, bugs, counts, run_cases  # noqa: E402
 
 
 def main() -> int:

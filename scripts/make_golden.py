@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cases import CASES, GOLDEN, input_digest, make_case, run_reference  # noqa: E402
+from tests.helpers.cases import CASES, GOLDEN, input_digest, make_case, run_reference  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

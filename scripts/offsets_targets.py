@@ -34,20 +34,23 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+import lmcoinc
 from lmcoinc.batch import run_batch
-from lmcoinc.config import default_config_text, parse_config
+from lmcoinc.config import default_config_text, load_config, parse_config
 from lmcoinc.errors import NoCoincidenceError
 from lmcoinc.io.lst_events import load_lst
+from lmcoinc.io.magic_source import MagicDirectory
+from lmcoinc.pipeline import process_subrun
 from lmcoinc.simulate import simulate_night
 from lmcoinc.simulate.truth import found_pairs, recall_purity
-from lmcoinc.sources import MagicDirectory
-from lmcoinc.subrun import process_subrun
 
 TRUE_OFFSET_NS = -3200
 START_UNIX_S = 1_702_000_000.0  # 2023-12-08 01:46 UTC
 POINTINGS = ((70.0, 170.0), (35.0, 80.0), (45.0, 300.0))
 SUBRUN_S = 10.0
 TEL_IDS = (2, 3)
+#: The telescopes of the default config (MAGIC files with others are an error).
+TEL_NAMES = load_config(None).tel_names
 
 
 def config(**keys):
@@ -77,8 +80,8 @@ def batch(night, out: Path, jobs: int, night_model: bool = True, **keys):
 def score(out: Path, names: list[str], true_pairs: list[Path], lst_keys=None):
     """Recall/purity of the events of the given subrun outputs (missing: none found), on
     the pairs whose LST event is in ``lst_keys`` (obs_id_lst, event_id_lst) if given."""
-    events = [pl.read_parquet(out / f"{n}.events.parquet") for n in names
-              if (out / f"{n}.events.parquet").is_file()]
+    events = [lmcoinc.scan(out / f"{n}.h5", "events").collect() for n in names
+              if (out / f"{n}.h5").is_file()]  # of run (beside it) or batch (its dataset)
     found = (found_pairs(pl.concat(events, how="diagonal_relaxed")) if events else
              pl.DataFrame(schema=dict.fromkeys(
                  ["obs_id_lst", "event_id_lst", "tel_id", "obs_id_magic", "event_id_magic"],
@@ -143,8 +146,8 @@ def main() -> None:
     for geometric in (False, True):
         out = args.work / f"merged_geometric_{geometric}"
         shutil.rmtree(out, ignore_errors=True)
-        report = process_subrun(night.merged_lst_file, MagicDirectory(night.magic_dir), out,
-                                config(geometric_delay=geometric))
+        report = process_subrun(night.merged_lst_file, MagicDirectory(night.magic_dir, TEL_NAMES),
+                                out, config(geometric_delay=geometric))
         merged[geometric] = score(out, [merged_stem], night.true_pairs, kept)
         offsets = ", ".join(f"tel {t}: {f.average_offset_ns / 1000:.3f} us" for t, f in
                             sorted(report.result.telescopes.items()))
@@ -167,8 +170,8 @@ def main() -> None:
     out = args.work / "sparse_run"
     shutil.rmtree(out, ignore_errors=True)
     try:
-        report = process_subrun(night.lst_files[sparse], MagicDirectory(night.magic_dir), out,
-                                config())
+        report = process_subrun(night.lst_files[sparse], MagicDirectory(night.magic_dir, TEL_NAMES),
+                                out, config())
         offsets = {t: f.average_offset_ns / 1000 for t, f in report.result.telescopes.items()}
     except NoCoincidenceError:
         offsets = "no coincidence"

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lmcoinc.simulate import SimulationConfig, simulate, simulate_night  # noqa: E402
-from tests.cases import CASES, tree_digests  # noqa: E402
+from tests.helpers.cases import CASES, tree_digests  # noqa: E402
 
 
 def simulations() -> dict[str, object]:
