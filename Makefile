@@ -4,14 +4,14 @@ VENV ?= .venv
 REF_VENV ?= .venv-ref
 BIN := $(VENV)/bin
 
-.PHONY: install demo test reference lint bench clean
+.PHONY: install demo test reference lint bench docs clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test,simulate]"
+	$(BIN)/pip install -q -e ".[test,simulate,report,docs]"
 	$(BIN)/python -m compileall -q lmcoinc
 	touch $@
 
@@ -33,9 +33,15 @@ test: install
 
 lint: install
 	$(BIN)/ruff check lmcoinc tests scripts
+	$(BIN)/lint-imports
+
+# The documentation site, warnings as errors: docs/_build/html/index.html
+docs: install
+	rm -rf docs/_build docs/generated
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) $(REF_VENV) demo_output
+	rm -rf $(VENV) $(REF_VENV) demo_output docs/_build docs/generated
