@@ -163,21 +163,39 @@ def exit_now_if_console() -> None:
     the app is called in-process (tests, other programs).
     """
     if _CONSOLE:
-        logging.shutdown()  # flushes and closes the log file
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        _exit(0)
+
+
+def _exit(code: int) -> None:
+    logging.shutdown()  # flushes and closes the log file
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main() -> None:  # pragma: no cover - console entry
-    """Console entry point (``lmcoinc``, ``python -m lmcoinc``)."""
+    """Console entry point (``lmcoinc``, ``python -m lmcoinc``).
+
+    The process ends with the command's exit code and without the
+    interpreter's teardown, whatever the command did: after an interrupt
+    handled here (exit code 130), the interpreter's own exit ended some runs
+    by killing the process with SIGINT instead (status -2), its flag of an
+    unhandled KeyboardInterrupt having been set while the signal was handled.
+    """
     global _CONSOLE
     _CONSOLE = True
     # polars' allocator (jemalloc, read before polars is imported) keeps freed pages for
     # seconds: returned at once, the resident memory of a merged run or of a batch's
     # parent is that of the data held (measured: no cost in CPU time)
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-    app(prog_name="lmcoinc")
+    try:
+        app(prog_name="lmcoinc")
+    except SystemExit as end:
+        if end.code is None or isinstance(end.code, int):
+            _exit(end.code or 0)
+        print(end.code, file=sys.stderr)
+        _exit(1)
+    _exit(0)
 
 
 ConfigOption = Annotated[
