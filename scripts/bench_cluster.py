@@ -62,7 +62,7 @@ def _magic_cache(night: Path, work: Path) -> tuple[dict, object]:
     directory = work / "magic-cache"
     shutil.rmtree(directory, ignore_errors=True)
     start = time.perf_counter()
-    cache = build_magic_cache(night / "magic", directory, load_config(None).tel_names, jobs=1)
+    cache = build_magic_cache(night / "magic", directory, load_config(None).tel_names)
     seconds = time.perf_counter() - start
     return {"cache_s": seconds, "cache_bytes": _size(directory),
             "magic_bytes": _size(night / "magic"), "lst_bytes": _size(night / "lst"),
