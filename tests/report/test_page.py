@@ -103,3 +103,44 @@ def test_page_without_rows_or_failures():
     assert "All telescopes" not in html and "<img" not in html
     (failed,) = _Page(html).tables  # only the table of the subrun without output
     assert failed[1][:3] == ["3265", "0", "failed"]
+
+
+def _with_steps(subrun: SubrunData, steps: list[int], segments: pl.DataFrame | None = None,
+                ) -> SubrunData:
+    return SubrunData(subrun.stem, subrun.obs_id, subrun.subrun, subrun.status, subrun.error,
+                      subrun.feature.with_columns(n_offset_steps=pl.Series(steps)),
+                      subrun.profile, None, segments)
+
+
+def test_subruns_with_clock_steps_are_marked():
+    """A step found by drift mode is listed with its time and size per telescope; one that
+    constant mode only warned about, with the advice to use drift mode; the per-subrun
+    table gains a column of the steps only when a subrun has one."""
+    data = _data(("ok", "ok", "ok"))
+    segments = pl.DataFrame({"tel_id": [2, 2, 3], "segment": [0, 1, 0],
+                             "start": [1.7e9, 1.7e9 + 4.999, 1.7e9],
+                             "step_us": [None, -150.0061, None]})
+    data.subruns[1] = _with_steps(data.subruns[1], [1, 0], segments)  # drift mode, tel 2
+    data.subruns[2] = _with_steps(data.subruns[2], [1, 1])  # constant mode, both telescopes
+    data.subruns[0] = _with_steps(data.subruns[0], [0, 0])
+    html = page_html(data, telescope_rows(data), {}, {})
+    assert "<h2>Clock steps within a subrun</h2>" in html
+    header = ["obs_id", "subrun", "steps (UNIX s)", "offset model"]
+    steps = next(t for t in _Page(html).tables if t[0] == header)
+    assert steps[1:] == [
+        ["3265", "1", "tel 2: -150.006 µs at 1700000004.999", "fitted on each side "
+         "(offset_model: drift)"],
+        ["3265", "2", "2 (see the log)", "one offset: the pairs beyond a step are lost; "
+         "try offset_model: drift"],
+    ]
+    subruns = _Page(html).tables[-1]
+    assert subruns[0][-1] == "clock steps"
+    assert [row[-1] for row in subruns[1:]] == ["0", "0", "1", "0", "1", "1"]
+
+
+def test_no_clock_step_no_section_nor_column():
+    data = _data(("ok", "ok"))
+    data.subruns[0] = _with_steps(data.subruns[0], [0, 0])
+    html = page_html(data, telescope_rows(data), {}, {})
+    assert "Clock steps" not in html
+    assert "clock steps" not in _Page(html).tables[-1][0]

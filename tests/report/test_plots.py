@@ -79,3 +79,22 @@ def test_profile_with_an_offset_model(data):
     without_columns = replace(subrun, offset_model=model.drop("offset_us"))
     assert plots.ProfileCanvas().png(without_columns) == plain  # not a model table: not drawn
     assert set(plots.MODEL_COLUMNS) == {"tel_id", "time", "offset_us"}
+
+
+def test_piecewise_model_and_its_steps(data):
+    """Drift mode's model of a subrun with a clock step: one line per segment (none drawn
+    across the step) and a dotted line at the step, in the telescope's colour."""
+    subrun = data.subruns[1]
+    t = 1.7e9 + np.arange(6.0)
+    model = pl.DataFrame({"tel_id": [2] * 6, "time": t, "segment": [0, 0, 0, 1, 1, 1],
+                          "offset_us": [-3.2, -3.2, -3.2, -153.2, -153.2, -153.2]})
+    segments = pl.DataFrame({"tel_id": [2, 2], "segment": [0, 1], "start": [t[0], t[3] - 0.5],
+                             "step_us": [None, -150.0]})
+    curves = plots._model_curves(model)
+    assert [len(x) for x, _ in curves[2]] == [3, 3]  # two lines, not one through the step
+    assert plots._steps(replace(subrun, offset_segments=segments), t[0]) == [(2, 2.5, -150.0)]
+    assert plots._steps(replace(subrun, offset_segments=None), t[0]) == []
+    unmarked = plots.ProfileCanvas().png(replace(subrun, offset_model=model))
+    marked = plots.ProfileCanvas().png(replace(subrun, offset_model=model,
+                                               offset_segments=segments))
+    assert _pixels_of(marked, BLUE) > _pixels_of(unmarked, BLUE)
