@@ -52,7 +52,7 @@ class _Worker:
 
 def _worker_main(conn: Connection) -> None:
     """Run the jobs ``(function, task)`` received on ``conn`` and send back their results,
-    until told to stop."""
+    until told to stop; then end without the interpreter's teardown."""
     try:
         with interrupt_signals():
             while (job := conn.recv()) is not None:
@@ -64,8 +64,12 @@ def _worker_main(conn: Connection) -> None:
     except (KeyboardInterrupt, EOFError, OSError):  # stopped, or the parent is gone
         # The task has removed its temporary files; the interpreter's teardown
         # would only warn about HDF5 files an interrupt left open.
-        sys.stderr.flush()
-        os._exit(0)
+        pass
+    # Every file of every job is closed and renamed: tearing down polars, numpy and HDF5
+    # would only keep the parent waiting for the worker to end.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def death_message(exitcode: int | None) -> str:

@@ -4,9 +4,11 @@ The worker pool of a batch: started once, reused call after call, a dead worker 
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,20 @@ def test_workers_start_once_and_serve_every_call():
     # polars' threads: one each, unless the user says otherwise; this process keeps its own
     assert got == [os.environ.get(k, v) for k, v in WORKER_ENV.items()]
     assert dict(os.environ) == environment
+
+
+def _mark_at_exit(path: str) -> int:
+    atexit.register(Path(path).write_text, "the interpreter's teardown ran")
+    return os.getpid()
+
+
+def test_workers_end_without_the_interpreters_teardown(tmp_path):
+    """Told to stop, a worker ends at once (exit code 0): its interpreter is not torn down."""
+    marker = tmp_path / "teardown"
+    with WorkerPool(1) as pool:
+        done = []
+        pool.run([str(marker)], _mark_at_exit, done.append, lambda task, code: None)
+        (worker,) = multiprocessing.active_children()
+        assert done == [worker.pid]
+    assert worker.exitcode == 0
+    assert not marker.exists()
