@@ -34,7 +34,7 @@ from ..io.magic import find_magic_files
 from ..io.magic_cache import MagicCache, forget_caches
 from ..io.output_dir import check_output_dir
 from ..io.provenance import file_entry, now_utc, provenance
-from ..pairing import Priors, command_priors
+from ..pairing import command_priors
 from .cache import build_magic_cache
 from .dask_client import Dask, dask_workers
 from .discovery import LstSelection, find_lst_files, subrun_ids
@@ -47,7 +47,7 @@ from .redo import add_night_columns, night_pass
 from .run_model import rerun_with_run_model
 from .summary import summary_frame, write_summary
 from .task import SubrunTask, previous_row
-from .workers import WorkerPool
+from .workers import BATCH_MODULES, WorkerPool
 
 __all__ = ["BatchReporter", "BatchResult", "run_batch"]
 
@@ -100,8 +100,8 @@ class BatchReporter:
 
 
 def _tasks(lst_files: list[Path], magic_stats: list, output_dir: Path,
-           config: CoincidenceConfig, priors: Priors) -> list[SubrunTask]:
-    tasks = []
+           config: CoincidenceConfig) -> list[SubrunTask]:
+    tasks, priors = [], command_priors(config, batch=True)
     for index, path in enumerate(lst_files):
         obs_id, subrun = subrun_ids(path)
         tasks.append(SubrunTask(
@@ -167,6 +167,7 @@ def run_batch(
     night: bool = True,
     select: LstSelection | None = None,
     keep_other_versions: bool = False,
+    workers: WorkerPool | None = None,
 ) -> BatchResult:
     """Run the coincidence of every LST-1 subrun of ``lst_dir`` with ``magic_dir``.
 
@@ -181,8 +182,8 @@ def run_batch(
         (``parquet/``) and ``summary.parquet`` are written.
     config : CoincidenceConfig, optional
         Settings (default: the built-in config).
-    jobs : int
-        Number of worker processes; 1 runs in this process.
+    jobs, workers : int, WorkerPool, optional
+        Number of worker processes (1: this process); those the caller started, stopped here.
     dask_scheduler, cluster : str or ClusterSettings, optional
         A Dask scheduler's address, or a Dask cluster to start (:mod:`.cluster`), to run the
         tasks on; the workers must see ``lst_dir`` and ``output_dir`` (checked first).
@@ -220,12 +221,11 @@ def run_batch(
     lst_dir, magic_dir, output_dir = (Path(p).resolve() for p in (lst_dir, magic_dir, output_dir))
     lst_files, magic_files, magic_stats = _find_inputs(lst_dir, magic_dir, select)
     with _locked_output(output_dir, [output_dir, lst_dir], dask_scheduler, cluster) as dask:
-        tasks = _tasks(lst_files, magic_stats, output_dir, config,
-                       command_priors(config, batch=True))
+        tasks = _tasks(lst_files, magic_stats, output_dir, config)
         done = {} if overwrite else _previous_rows(tasks, output_dir, keep_other_versions)
         rows, (model, redo) = _process(tasks, magic_dir, config, done, reporter, night,
                                        partial(_run, jobs=jobs, dask=dask),
-                                       len(magic_stats), jobs)
+                                       len(magic_stats), jobs, workers)
         summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
                                         output_dir, _provenance(config, lst_files, magic_files,
                                                                 started_utc))
@@ -268,15 +268,15 @@ def _previous_rows(tasks: list[SubrunTask], output_dir: Path, keep_other_version
 
 def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig,
              rows: dict[int, dict[str, Any]], reporter: BatchReporter, night: bool,
-             execute_: Callable, n_magic: int, jobs: int
+             execute_: Callable, n_magic: int, jobs: int, workers: WorkerPool | None = None
              ) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
     """The rows of the tasks (those done before given in ``rows``) and the night model with
-    the subruns it redid (the MAGIC cache made by ``jobs`` processes)."""
+    the subruns it redid (the MAGIC cache made by ``jobs`` processes, ``workers`` if given)."""
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), n_magic)
     with ExitStack() as stack:
-        pool = _LazyPool(stack, jobs)
+        pool = _LazyPool(stack, jobs, None if workers is None else stack.enter_context(workers))
         if pending:
             pool.get()  # the workers import while the cache is planned
         cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config, pool,
@@ -318,8 +318,8 @@ def _write_tables(rows: list[dict[str, Any]], model: dict[int, list[NightLevel]]
 
 @dataclass
 class _LazyPool:
-    """The batch's worker processes (``jobs`` > 1), started when first asked for, stopped
-    when ``stack`` closes."""
+    """The batch's worker processes (``jobs`` > 1): ``pool`` if given, else started when first
+    asked for and stopped when ``stack`` closes."""
 
     stack: ExitStack
     jobs: int
@@ -327,7 +327,7 @@ class _LazyPool:
 
     def get(self) -> WorkerPool | None:
         if self.pool is None and self.jobs > 1:
-            self.pool = self.stack.enter_context(WorkerPool(self.jobs))
+            self.pool = self.stack.enter_context(WorkerPool(self.jobs, BATCH_MODULES))
         return self.pool
 
 
@@ -366,15 +366,9 @@ def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig,
         shutil.rmtree(cache_dir, ignore_errors=True)
 
 
-def _run(
-    tasks: list[SubrunTask],
-    cache: _LazyCache,
-    jobs: int,
-    dask: Dask | None,
-    rows: dict[int, dict[str, Any]],
-    report: Callable[[dict[str, Any]], None],
-    keep: bool = True,
-) -> None:
+def _run(tasks: list[SubrunTask], cache: _LazyCache, jobs: int, dask: Dask | None,
+         rows: dict[int, dict[str, Any]], report: Callable[[dict[str, Any]], None],
+         keep: bool = True) -> None:
     """Run the tasks with the MAGIC cache; give their rows to ``report`` (and, with ``keep``,
     put them in ``rows``)."""
     index = {t.lst_file.name: t.index for t in tasks}

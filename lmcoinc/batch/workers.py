@@ -10,20 +10,22 @@ parent is interrupted (Ctrl-C, SIGTERM) or fails, its workers are stopped
 (SIGTERM, which removes the temporary files of a task being written, then
 SIGKILL after a grace period) before the exception goes on. A worker whose
 parent is gone ends when it next asks for a job. A batch starts its workers
-once (:class:`WorkerPool`): they import lmcoinc while the parent prepares,
-then prepare the MAGIC files and run the subruns. The pool knows nothing of
-what its jobs are (subruns, MAGIC files to cache): it runs a function on them.
+once (:class:`WorkerPool`), first thing: they import the modules of its jobs
+(:data:`BATCH_MODULES`) while the parent imports and prepares, then prepare
+the MAGIC files and run the subruns. The pool knows nothing of what its jobs
+are (subruns, MAGIC files to cache): it runs a function on them.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -31,7 +33,7 @@ from typing import Any
 
 from ..utils.signals import interrupt_signals, interrupted
 
-__all__ = ["KILL_ENV", "WorkerPool", "death_message", "run_in_workers"]
+__all__ = ["BATCH_MODULES", "KILL_ENV", "WorkerPool", "death_message", "run_in_workers"]
 
 #: Fault injection for tests and ``scripts/faults.py``: the worker that gets the
 #: task of the LST file of this name (or the MAGIC file of this name to cache)
@@ -41,6 +43,13 @@ KILL_ENV = "LMCOINC_KILL_WORKER_AT"
 GRACE_S = 10.0
 #: Seconds a worker whose pipe has closed has to end by itself before it is stopped.
 EXIT_WAIT_S = 2.0
+#: What a batch's workers import as they start, while the parent prepares: the modules of
+#: its jobs (MAGIC files to cache, subruns), the offset models and the libraries the jobs
+#: import on first use (reading with h5py, writing with PyTables and pyarrow).
+BATCH_MODULES = (
+    "lmcoinc.batch.cache_runs", "lmcoinc.batch.task", "lmcoinc.pairing.constant_model",
+    "lmcoinc.pairing.drift_model", "h5py", "hdf5plugin", "tables", "pyarrow.parquet",
+)
 
 
 @dataclass
@@ -48,13 +57,17 @@ class _Worker:
     process: Any
     conn: Connection
     task: Any = None
+    used: bool = False  # given a job
 
 
-def _worker_main(conn: Connection) -> None:
-    """Run the jobs ``(function, task)`` received on ``conn`` and send back their results,
-    until told to stop."""
+def _worker_main(conn: Connection, preload: Sequence[str] = ()) -> None:
+    """Import the modules ``preload``, run the jobs ``(function, task)`` received on ``conn``
+    and send back their results, until told to stop; then end without the interpreter's
+    teardown."""
     try:
         with interrupt_signals():
+            for module in preload:
+                importlib.import_module(module)
             while (job := conn.recv()) is not None:
                 func, task = job
                 result = func(task)
@@ -64,8 +77,12 @@ def _worker_main(conn: Connection) -> None:
     except (KeyboardInterrupt, EOFError, OSError):  # stopped, or the parent is gone
         # The task has removed its temporary files; the interpreter's teardown
         # would only warn about HDF5 files an interrupt left open.
-        sys.stderr.flush()
-        os._exit(0)
+        pass
+    # Every file of every job is closed and renamed: tearing down polars, numpy and HDF5
+    # would only keep the parent waiting for the worker to end.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def death_message(exitcode: int | None) -> str:
@@ -97,12 +114,15 @@ class WorkerPool:
     """Up to ``jobs`` spawned worker processes, started once (they import lmcoinc once) and
     given job after job by :meth:`run`, call after call, until the pool is closed.
 
+    Each worker imports the modules ``preload`` as it starts, before its first job.
     Use it as a context manager: on exit the workers are asked to end (SIGTERM, then
-    SIGKILL after :data:`GRACE_S`, when an exception is going on).
+    SIGKILL after :data:`GRACE_S`, when an exception is going on or for a worker never
+    given a job). Exiting twice stops nothing more.
     """
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, preload: Sequence[str] = ()) -> None:
         self.jobs = jobs
+        self.preload = tuple(preload)
         self._ctx = multiprocessing.get_context("spawn")  # safe with polars' and HDF5's threads
         self._workers: list[_Worker] = []
 
@@ -112,13 +132,17 @@ class WorkerPool:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: Any) -> None:
+        self.close(graceful=kind is None)
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop the workers (``graceful``: those given a job are asked to end)."""
         workers, self._workers = self._workers, []
-        _stop(workers, graceful=kind is None)
+        _stop(workers, graceful)
 
     def start(self) -> None:
         """Start the missing workers now (they import while the caller goes on)."""
         while len(self._workers) < self.jobs:
-            self._workers.append(_start(self._ctx))
+            self._workers.append(_start(self._ctx, self.preload))
 
     def run(
         self,
@@ -167,16 +191,16 @@ class WorkerPool:
                 if job is not None:
                     died(job[1], worker.process.exitcode)
                 if pending:  # else the next run starts it
-                    workers.append(_start(self._ctx))
+                    workers.append(_start(self._ctx, self.preload))
                     _give(workers[-1], pending)
 
 
 _DEAD, _NOTHING = object(), object()
 
 
-def _start(ctx: Any) -> _Worker:
+def _start(ctx: Any, preload: tuple[str, ...]) -> _Worker:
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+    process = ctx.Process(target=_worker_main, args=(child, preload), daemon=True)
     with _worker_environment():
         process.start()
     child.close()
@@ -203,7 +227,7 @@ def _worker_environment() -> Iterator[None]:
 def _give(worker: _Worker, pending: deque) -> None:
     """Send the next pending task to a worker (if it is dead, the loop finds out)."""
     if pending:
-        worker.task = pending.popleft()
+        worker.task, worker.used = pending.popleft(), True
         try:
             worker.conn.send(worker.task)
         except OSError:
@@ -221,10 +245,11 @@ def _receive(worker: _Worker) -> Any:
 
 
 def _stop(workers: list[_Worker], graceful: bool) -> None:
-    """End the workers: asked to (graceful), or SIGTERM; SIGKILL after :data:`GRACE_S`."""
+    """End the workers: asked to (graceful, once given a job), or SIGTERM; SIGKILL after
+    :data:`GRACE_S`. (A worker never given a job may still be importing.)"""
     for worker in workers:
         try:
-            if graceful:
+            if graceful and worker.used:
                 worker.conn.send(None)
             elif worker.process.is_alive():
                 worker.process.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -143,6 +144,26 @@ def _selection(cluster: str | None, dask_scheduler: str | None, runs: str | None
     return LstSelection(_numbers(runs, "--runs"), _numbers(subruns, "--subruns"), merged)
 
 
+def _early_workers(jobs: int, dask_scheduler: str | None, cluster: str | None
+                   ) -> AbstractContextManager[Any]:
+    """The batch's worker processes, started before the batch's modules are imported (their
+    own imports overlap them), for ``jobs`` > 1 without Dask; else nothing (None)."""
+    if jobs < 2 or dask_scheduler is not None or cluster is not None:
+        return nullcontext()
+    from ..batch.workers import BATCH_MODULES, WorkerPool
+
+    return WorkerPool(jobs, BATCH_MODULES)
+
+
+def _unless_dask(workers: Any, settings: Any) -> Any:
+    """The early ``workers``, or None (they are stopped) when the config's Dask cluster
+    (``settings``) runs the batch."""
+    if settings is not None and workers is not None:
+        workers.close()
+        return None
+    return workers
+
+
 def _cluster(kind: str | None, dask_scheduler: str | None, config: Any) -> Any:
     """The cluster to start: the config's ``cluster`` section, its type set by --cluster."""
     from dataclasses import replace
@@ -217,32 +238,36 @@ def batch(
     Subruns with complete outputs are skipped unless --overwrite, or made by another
     lmcoinc version.
     """
-    select = _selection(cluster, dask_scheduler, runs, subruns, merged)
-    from rich.console import Console
+    with _early_workers(jobs, dask_scheduler, cluster) as workers:
+        select = _selection(cluster, dask_scheduler, runs, subruns, merged)
+        from rich.console import Console
 
-    from .display import BatchProgress, print_summary
+        from .display import BatchProgress, print_summary
 
-    console = Console(stderr=True)
-    with errors_as_exit_codes(debug):
-        require_report(with_report)
-        from ..batch import run_batch
-        from ..config import load_config
+        console = Console(stderr=True)
+        with errors_as_exit_codes(debug):
+            require_report(with_report)
+            from ..batch import run_batch
+            from ..config import load_config
 
-        config = load_config(config_file)
-        quiet = logging.getLogger("lmcoinc").getEffectiveLevel() > logging.WARNING  # -q
-        with BatchProgress(console, enabled=progress and not quiet, announce=not quiet) as shown:
-            result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
-                               dask_scheduler=dask_scheduler,
-                               cluster=_cluster(cluster, dask_scheduler, config),
-                               overwrite=overwrite, reporter=shown.reporter(), night=night_model,
-                               select=select, keep_other_versions=keep_other_versions)
-        summary = result.summary
-        print_summary(summary, wide=wide)
-        typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; night model: "
-                   f"{result.redone} redone; {result.seconds:.1f} s; summary: "
-                   f"{result.summary_path}")
-        if with_report:
-            write_report(output_dir)
+            config = load_config(config_file)
+            settings = _cluster(cluster, dask_scheduler, config)
+            workers = _unless_dask(workers, settings)
+            quiet = logging.getLogger("lmcoinc").getEffectiveLevel() > logging.WARNING  # -q
+            with BatchProgress(console, enabled=progress and not quiet,
+                               announce=not quiet) as shown:
+                result = run_batch(lst_dir, magic_dir, output_dir, config, jobs=jobs,
+                                   dask_scheduler=dask_scheduler, cluster=settings,
+                                   overwrite=overwrite, reporter=shown.reporter(),
+                                   night=night_model, select=select,
+                                   keep_other_versions=keep_other_versions, workers=workers)
+            summary = result.summary
+            print_summary(summary, wide=wide)
+            typer.echo(f"{summary.height} subruns: {_status_counts(summary)}; night model: "
+                       f"{result.redone} redone; {result.seconds:.1f} s; summary: "
+                       f"{result.summary_path}")
+            if with_report:
+                write_report(output_dir)
     raise typer.Exit(result.exit_code)
 
 

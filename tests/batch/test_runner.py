@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pytest
 
 from lmcoinc.batch import BatchReporter, run_batch, runner
 from lmcoinc.batch.records import STATE_DIR
+from lmcoinc.batch.workers import BATCH_MODULES, WorkerPool
+
+from ..helpers.compare import differences
 
 
 def _paths(value, seen=None) -> list[Path]:
@@ -92,3 +96,19 @@ def test_reporter_leftovers_and_no_night_model(good, tmp_path, caplog):
     again = run_batch(good / "lst", good / "magic", out, reporter=reporter)
     assert told == [] and again.summary["status"].to_list() == ["skipped"]
     assert again.night.height == 2  # the night model of the rows, one level per telescope
+
+
+def test_workers_started_by_the_caller_run_the_batch_and_are_stopped(night, tmp_path):
+    """Worker processes started before the batch (as the CLI does) prepare the MAGIC cache
+    and run the subruns; the batch stops them; the outputs are those of one process."""
+    with WorkerPool(2, BATCH_MODULES) as workers:
+        early = run_batch(night.lst_dir, night.magic_dir, tmp_path / "early", jobs=2,
+                          workers=workers, night=False)
+        assert multiprocessing.active_children() == []
+    alone = run_batch(night.lst_dir, night.magic_dir, tmp_path / "alone", night=False)
+    assert early.summary.drop("seconds", "max_rss_mb").equals(
+        alone.summary.drop("seconds", "max_rss_mb"))
+    names = sorted(p.name for p in (tmp_path / "alone").glob("*.h5"))
+    assert len(names) == 3
+    for name in names:
+        assert differences(tmp_path / "early" / name, tmp_path / "alone" / name) == []

@@ -4,13 +4,22 @@ The worker pool of a batch: started once, reused call after call, a dead worker 
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
-from lmcoinc.batch.workers import WORKER_ENV, WorkerPool, death_message, run_in_workers
+from lmcoinc.batch.workers import (
+    BATCH_MODULES,
+    WORKER_ENV,
+    WorkerPool,
+    death_message,
+    run_in_workers,
+)
+from lmcoinc.config import OFFSET_MODELS
 
 from ..helpers.jobs import KILL, RAISE, SLOW, square
 
@@ -107,3 +116,47 @@ def test_workers_start_once_and_serve_every_call():
     # polars' threads: one each, unless the user says otherwise; this process keeps its own
     assert got == [os.environ.get(k, v) for k, v in WORKER_ENV.items()]
     assert dict(os.environ) == environment
+
+
+def _mark_at_exit(path: str) -> int:
+    atexit.register(Path(path).write_text, "the interpreter's teardown ran")
+    return os.getpid()
+
+
+def test_workers_end_without_the_interpreters_teardown(tmp_path):
+    """Told to stop, a worker ends at once (exit code 0): its interpreter is not torn down."""
+    marker = tmp_path / "teardown"
+    with WorkerPool(1) as pool:
+        done = []
+        pool.run([str(marker)], _mark_at_exit, done.append, lambda task, code: None)
+        (worker,) = multiprocessing.active_children()
+        assert done == [worker.pid]
+    assert worker.exitcode == 0
+    assert not marker.exists()
+
+
+def _imported(names: list[str]) -> list[bool]:
+    import sys
+
+    return [name in sys.modules for name in names]
+
+
+def test_workers_import_the_batch_modules_as_they_start():
+    """Before its first job, a batch's worker has imported what its jobs need (every
+    offset model among them); a pool without them imports nothing."""
+    assert {f"lmcoinc.pairing.{m}" for m in OFFSET_MODELS.values()} <= set(BATCH_MODULES)
+    got = []
+    for preload in (BATCH_MODULES, ()):
+        with WorkerPool(1, preload) as pool:
+            pool.run([list(BATCH_MODULES)], _imported, got.append, lambda task, code: None)
+    assert got[0] == [True] * len(BATCH_MODULES)
+    assert not got[1][BATCH_MODULES.index("lmcoinc.batch.task")]
+
+
+def test_workers_never_given_a_job_are_stopped_at_once():
+    """A pool whose workers got no job ends them without waiting for their imports."""
+    with WorkerPool(2, BATCH_MODULES):
+        children = multiprocessing.active_children()
+    assert len(children) == 2
+    assert multiprocessing.active_children() == []
+    assert all(c.exitcode is not None for c in children)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 
 import polars as pl
 from typer.testing import CliRunner
 
+from lmcoinc.batch.workers import WorkerPool
 from lmcoinc.cli import app
+from lmcoinc.cli.coincidence import _early_workers, _unless_dask
 
 from ..helpers.badinputs import lst_file
 
@@ -57,3 +60,17 @@ def test_batch_prints_the_summary(good, tmp_path):
     assert again.exit_code == 0 and again.stdout.splitlines()[-1].startswith(
         "1 subruns: 1 skipped;")
     assert CliRunner().invoke(app, [*argv, "--jobs", "0"]).exit_code == 2  # a usage error
+
+
+def test_batch_workers_start_early_unless_one_job_or_dask():
+    """``batch -j N`` starts its workers before its imports, except with one job or Dask; the
+    config's Dask cluster stops them."""
+    for args in [(1, None, None), (2, "tcp://host:8786", None), (2, None, "slurm")]:
+        with _early_workers(*args) as workers:
+            assert workers is None
+    with _early_workers(2, None, None) as workers:
+        assert isinstance(workers, WorkerPool)
+        assert len(multiprocessing.active_children()) == 2
+        assert _unless_dask(workers, None) is workers
+        assert _unless_dask(workers, object()) is None
+        assert multiprocessing.active_children() == []
