@@ -1,9 +1,9 @@
 """nox sessions: ``nox -s lowest`` runs the tests with the lowest numpy and polars allowed.
 
-pyproject.toml's lower bounds (numpy>=1.24, polars>=1.31) are claims; this session
-tests them in a fresh environment, with pyarrow at its lower bound too (pyarrow 26
-needs numpy 2 at run time without saying so in its metadata: beside numpy 1.x it must
-be older); the rest of the stack resolves to what those versions allow. Give the
+pyproject.toml's lower bounds (numpy>=1.24, polars>=1.38.1, nanoarrow>=0.6) are claims;
+this session tests them in a fresh environment, with pyarrow at its lower bound too
+(pyarrow 26 needs numpy 2 at run time without saying so in its metadata: beside numpy
+1.x it must be older); the rest of the stack resolves to what those versions allow. Give the
 reference interpreter as for ``make test`` (``LMCOINC_REFERENCE_PYTHON``) for the
 differential tests.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import nox
 
 #: The lowest versions that pyproject.toml allows.
-LOWEST = ["numpy==1.24.0", "polars==1.31.0", "pyarrow==15.0.0"]
+LOWEST = ["numpy==1.24.0", "polars==1.38.1", "nanoarrow==0.6.0", "pyarrow==15.0.0"]
 #: Tests that check the simulated input files against the digests recorded with the
 #: development stack (numpy 2): older numerical libraries simulate other bytes. The
 #: differential tests against the live reference run on the inputs simulated here.
@@ -25,7 +25,7 @@ nox.options.sessions = ["lowest"]
 
 @nox.session(python="3.11")
 def lowest(session: nox.Session) -> None:
-    """The tests with numpy 1.24.0, polars 1.31.0 and pyarrow 15.0.0."""
+    """The tests with numpy 1.24.0, polars 1.38.1, nanoarrow 0.6.0 and pyarrow 15.0.0."""
     session.install("-e", ".[test,simulate,report]", *LOWEST)
     session.run("python", "-c", "import numpy, polars; "
                 "print('numpy', numpy.__version__, 'polars', polars.__version__)")

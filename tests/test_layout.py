@@ -147,6 +147,40 @@ def test_run_path_imports_neither_lstchain_nor_ctapipe(good, tmp_path) -> None:
     assert (tmp_path / lst.name.replace("LST", "MAGIC_LST")).is_file()
 
 
+def test_run_path_imports_no_pyarrow(good, tmp_path) -> None:
+    """`lmcoinc run` writes its Parquet files without pyarrow (~45 MB and ~0.2 s to import)."""
+    code = (
+        "import sys\n"
+        "from lmcoinc.cli import app\n"
+        "app(['run', '-l', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3]],\n"
+        "    standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyarrow'}))\n"
+    )
+    lst = next((good / "lst").glob("*.h5"))
+    proc = subprocess.run([sys.executable, "-c", code, str(lst), str(good / "magic"),
+                           str(tmp_path)], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr[-2000:]
+    assert len(list(tmp_path.glob("*.parquet"))) == 3
+
+
+def test_batch_and_its_workers_import_no_pyarrow(good, tmp_path) -> None:
+    """Nor does `lmcoinc batch`, in the parent or in a worker (their ``-X importtime``)."""
+    code = (
+        "import sys\n"
+        "from lmcoinc.cli import app\n"
+        "app(['batch', '-l', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3], '-j', '2'],\n"
+        "    standalone_mode=False)\n"
+    )
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, str(good / "lst"),
+                           str(good / "magic"), str(tmp_path)], capture_output=True, text=True,
+                          check=True)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert imported.count("polars") >= 2  # the imports of a worker are there too
+    assert [m for m in imported if m.split(".")[0] == "pyarrow"] == []
+    assert list((tmp_path / "parquet" / "events").glob("*/*/*.parquet"))
+
+
 #: Modules with logic of their own but no test file of their own, and why.
 WITHOUT_TESTS = {
     # one frozen dataclass of inputs (and a label for messages); every pairing test builds it

@@ -29,7 +29,7 @@ from .columns import PARQUET_ONLY
 from .dataset import partition_file
 from .hdf5 import describe_error
 from .hdf5_image import HDF5Image
-from .parquet import arrow_table, parquet_frame, writer_options
+from .parquet import ParquetStream, parquet_frame
 from .provenance import hdf5_attributes
 
 __all__ = [
@@ -136,10 +136,13 @@ class _Hdf5Sink:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        pass
+
 
 class _ParquetSink:
     """A Parquet file (zstd) of a table in the Parquet schema (:mod:`.parquet`), built in
-    memory row group by row group; :meth:`save` writes it.
+    memory block by block (:class:`~.parquet.ParquetStream`); :meth:`save` writes it.
 
     Held until the HDF5 file is written, so that the outputs reach the disk in the
     order of their importance (and a full disk is reported on the HDF5 file first).
@@ -148,24 +151,19 @@ class _ParquetSink:
     def __init__(self, path: Path, table: str, magic_tel_ids: Sequence[int],
                  provenance: str | None) -> None:
         self.path, self.key = path, table
-        self.magic_tel_ids, self.provenance = magic_tel_ids, provenance
+        self.magic_tel_ids = magic_tel_ids
         self.buffer = io.BytesIO()
-        self.writer: Any = None
+        self.stream = ParquetStream(self.buffer, table, provenance)
 
     def write(self, block: pl.DataFrame) -> None:
-        import pyarrow.parquet as pq
-
-        frame = parquet_frame(self.key, block, self.magic_tel_ids)
-        data = arrow_table(self.key, frame, self.provenance)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.buffer, data.schema,
-                                           **writer_options(data.schema))
-        self.writer.write_table(data.cast(self.writer.schema))
+        self.stream.write(parquet_frame(self.key, block, self.magic_tel_ids))
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self.stream.close()
+
+    def abort(self) -> None:
+        """Give the file up (its table was not completed)."""
+        self.stream.abort()
 
     def save(self) -> None:
         """Write the file (plain writes: their errors are raised) and free its memory."""
@@ -217,6 +215,11 @@ class TableWriter:
                 sink.close()
             except OSError as err:
                 raise _cannot_write(self.finals[sink.key], err) from None
+
+    def abort(self) -> None:
+        """Give the table up (an error while it was produced): its files are not written."""
+        for sink in self.sinks:
+            sink.abort()
 
 
 class SubrunWriter:
@@ -314,8 +317,12 @@ class SubrunWriter:
                                                self._text)
             sinks.append(self._parquet[name])
         writer = TableWriter(name, sinks, self.finals)
-        yield writer
-        writer.close()
+        try:
+            yield writer
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
 
     def write_table(self, name: str, frame: pl.DataFrame, *, hdf5: bool = True,
                     parquet: bool = True) -> None:

@@ -5,23 +5,43 @@ lmcoinc has, for ``run``'s files and ``batch``'s dataset alike: integers as
 Int64 (ids that may be missing, :data:`~.columns.INTEGER_IDS`, as nullable
 Int64 instead of the HDF5 tables' float NaN), floats as Float64, and the
 profile with a column for every MAGIC telescope of the config (null where a
-telescope was skipped). :func:`arrow_table` puts each column's unit and
+telescope was skipped). :func:`arrow_schema` puts each column's unit and
 description (:mod:`.columns`) in its Arrow field metadata and the provenance
-in the file's key-value metadata; :func:`write_parquet` writes a table so.
+in the schema's metadata; :func:`write_parquet` writes a table so, with the
+provenance in the file's key-value metadata too, and :class:`ParquetStream`
+writes one a block of rows at a time, in bounded memory.
+
+polars writes the files (zstd, statistics), given the Arrow schema as a
+``nanoarrow`` schema: neither imports pyarrow, a large import that ``run`` and
+``batch`` do without.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import nanoarrow as na
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from .columns import INTEGER_IDS, describe
 from .provenance import KEY
 
-__all__ = ["arrow_table", "parquet_frame", "write_parquet", "writer_options"]
+__all__ = ["ROW_GROUP_ROWS", "ParquetStream", "arrow_schema", "parquet_frame", "write_parquet"]
+
+#: The largest row group of a file written by :class:`ParquetStream` or :func:`write_parquet`
+#: (rows; a stereo block of :mod:`lmcoinc.stereo.events`).
+ROW_GROUP_ROWS = 65_536
+#: The key-value key of the Arrow schema stored in a Parquet file.
+_ARROW_SCHEMA = "ARROW:schema"
+#: Arrow types of polars' export that the files store as their classic Arrow types (as
+#: ``DataFrame.to_arrow`` gives them): what pyarrow reads back.
+_CLASSIC_TYPES = {na.Type.STRING_VIEW: na.large_string, na.Type.BINARY_VIEW: na.large_binary}
 
 
 def _cast(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -70,36 +90,189 @@ def parquet_frame(table: str, frame: pl.DataFrame,
     return frame.select(*columns, *(_cast(frame, c) for c in others))
 
 
-def arrow_table(table: str, frame: pl.DataFrame, provenance: str | None = None) -> Any:
-    """A ``pyarrow.Table`` of ``frame`` whose fields carry ``unit`` and ``description``
-    (:func:`lmcoinc.io.columns.describe`) and whose schema carries the provenance
-    document (JSON text) under the key ``lmcoinc``."""
-    import pyarrow as pa
+def arrow_schema(table: str, schema: pl.Schema, provenance: str | None = None) -> na.Schema:
+    """The Arrow schema of a table's Parquet file.
 
-    data = frame.to_arrow()
+    Parameters
+    ----------
+    table : str
+        The table (its columns' descriptions: :func:`lmcoinc.io.columns.describe`).
+    schema : polars.Schema
+        Its columns, in the Parquet schema (:func:`parquet_frame`).
+    provenance : str, optional
+        The provenance document (JSON text).
+
+    Returns
+    -------
+    nanoarrow.Schema
+        A struct whose fields carry ``unit`` and ``description``, whose metadata
+        carries ``provenance`` under the key ``lmcoinc``; strings as ``large_string``.
+    """
     fields = []
-    for field in data.schema:
+    for field in na.Schema(schema).fields:
         column = describe(table, field.name)
-        fields.append(field.with_metadata({"unit": column.unit,
-                                           "description": column.description}))
-    metadata = None if provenance is None else {KEY: provenance}
-    return pa.Table.from_arrays(data.columns, schema=pa.schema(fields, metadata=metadata))
+        fields.append(na.Schema(_classic(field), name=field.name, nullable=field.nullable,
+                                metadata={"unit": column.unit,
+                                          "description": column.description}))
+    return na.Schema(na.struct(fields),
+                     metadata=None if provenance is None else {KEY: provenance})
 
 
-def writer_options(schema: Any) -> dict[str, Any]:
-    """Options of pyarrow's Parquet writer: zstd; dictionary encoding for the columns
-    that are not floats (ids, counts, names), where it pays (on floats it costs 5× the
-    time for larger files)."""
-    import pyarrow.types as pt
+def _classic(field: na.Schema) -> na.Schema:
+    """The type of ``field`` with string and binary views as their classic types, in
+    lists too (``List(String)``: ``large_list<item: large_string>``)."""
+    classic = _CLASSIC_TYPES.get(field.type)
+    if classic is not None:
+        return classic()
+    if field.type == na.Type.LARGE_LIST:
+        return na.large_list(_classic(field.value_type))
+    return field
 
-    return {"compression": "zstd",
-            "use_dictionary": [f.name for f in schema if not pt.is_floating(f.type)]}
+
+def _options(table: str, schema: pl.Schema, provenance: str | None) -> dict[str, Any]:
+    """polars' Parquet writer options: zstd, statistics, the metadata.
+
+    polars leaves the schema's metadata out of the Arrow schema it stores
+    (``ARROW:schema``) when a column is nested (the summary's ``warnings``): the
+    stored schema is then given, serialized as pyarrow stores it.
+    """
+    arrow = arrow_schema(table, schema, provenance)
+    metadata = {} if provenance is None else {KEY: provenance}
+    if provenance is not None and any(dtype.is_nested() for dtype in schema.dtypes()):
+        metadata[_ARROW_SCHEMA] = base64.b64encode(arrow.serialize()).decode()
+    return {"compression": "zstd", "statistics": True, "row_group_size": ROW_GROUP_ROWS,
+            "metadata": metadata or None, "arrow_schema": arrow}
 
 
 def write_parquet(target: str | Path | IO[bytes], table: str, frame: pl.DataFrame,
                   provenance: str | None = None) -> None:
-    """Write ``frame`` as Parquet (zstd, statistics) with :func:`arrow_table`'s metadata."""
-    import pyarrow.parquet as pq
+    """Write ``frame`` as Parquet (zstd, statistics) with :func:`arrow_schema`'s metadata,
+    and ``provenance`` in the file's key-value metadata too."""
+    frame.write_parquet(target, **_options(table, frame.schema, provenance))
 
-    data = arrow_table(table, frame, provenance)
-    pq.write_table(data, target, **writer_options(data.schema))
+
+class _Aborted(Exception):
+    """The writing of a :class:`ParquetStream` given up (:meth:`ParquetStream.abort`)."""
+
+
+_END, _ABORT = object(), object()
+
+
+class ParquetStream:
+    """A Parquet file of a table written a block of rows at a time, in bounded memory.
+
+    The file is :func:`write_parquet`'s. One block is written at :meth:`close`;
+    from the second on, polars' streaming Parquet sink, in a thread of its own,
+    takes the blocks one by one as they come (one waits at most) and writes
+    row groups of at most :data:`ROW_GROUP_ROWS` rows.
+
+    Parameters
+    ----------
+    target : file-like
+        Where the file goes (binary, writable).
+    table : str
+        The table (:func:`arrow_schema`).
+    provenance : str, optional
+        The provenance document (JSON text).
+    """
+
+    def __init__(self, target: IO[bytes], table: str, provenance: str | None = None) -> None:
+        self.target, self.table, self.provenance = target, table, provenance
+        self._first: pl.DataFrame | None = None
+        self._schema: pl.Schema | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def write(self, block: pl.DataFrame) -> None:
+        """Add the rows of ``block`` (in the Parquet schema; the first block's types rule)."""
+        if self._schema is None:
+            self._first, self._schema = block, block.schema
+            return
+        if block.schema != self._schema:
+            block = block.cast(dict(self._schema))
+        if self._thread is None:
+            self._start()
+            first, self._first = self._first, None
+            self._put(first)
+        self._put(block)
+
+    def close(self) -> None:
+        """End the file: every block written.
+
+        Raises
+        ------
+        ValueError
+            If no block was given.
+        """
+        if self._schema is None:
+            raise ValueError(f"table {self.table}: no block written")
+        if self._thread is None:
+            if self._first is not None:
+                first, self._first = self._first, None
+                write_parquet(self.target, self.table, first, self.provenance)
+            return
+        self._put(_END)
+        self._thread.join()
+        self._thread = None
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Give the file up (an error of the caller): stop the writing thread."""
+        self._first = None
+        if self._thread is None:
+            return
+        while True:  # the queue emptied, the writer's next block is the end
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put_nowait(_ABORT)
+        self._thread.join()
+        self._thread = None
+
+    def _start(self) -> None:
+        assert self._schema is not None
+        schema = self._schema
+        frames = register_io_source(self._blocks, schema=schema)
+        options = _options(self.table, schema, self.provenance)
+        self._thread = threading.Thread(target=self._sink, args=(frames, options),
+                                        name=f"parquet-{self.table}", daemon=True)
+        self._thread.start()
+
+    def _sink(self, frames: pl.LazyFrame, options: dict[str, Any]) -> None:
+        try:
+            frames.sink_parquet(self.target, **options)
+        except BaseException as err:  # raised by close(), or dropped by abort()
+            self._error = err
+
+    def _blocks(self, with_columns: list[str] | None, predicate: pl.Expr | None,
+                n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
+        """The blocks as they come, for polars' sink (its projection and filter applied)."""
+        while True:
+            block = self._queue.get()
+            if block is _END:
+                return
+            if block is _ABORT:
+                raise _Aborted
+            if with_columns is not None:
+                block = block.select(with_columns)
+            if predicate is not None:
+                block = block.filter(predicate)
+            if n_rows is not None:
+                block, n_rows = block.head(n_rows), n_rows - min(n_rows, block.height)
+            yield block
+
+    def _put(self, item: object) -> None:
+        """Hand ``item`` to the writing thread, waiting while it is busy (not if it failed)."""
+        assert self._thread is not None
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._thread.join()
+        self._thread = None
+        raise self._error or RuntimeError(f"table {self.table}: the Parquet writer stopped")
