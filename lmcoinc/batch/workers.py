@@ -45,10 +45,11 @@ GRACE_S = 10.0
 EXIT_WAIT_S = 2.0
 #: What a batch's workers import as they start, while the parent prepares: the modules of
 #: its jobs (MAGIC files to cache, subruns), the offset models and the libraries the jobs
-#: import on first use (reading with h5py, writing with PyTables and pyarrow).
+#: import on first use (reading with h5py, writing with PyTables, and nanoarrow for the
+#: Parquet schemas; never pyarrow, which a subrun does not need).
 BATCH_MODULES = (
     "lmcoinc.batch.cache_runs", "lmcoinc.batch.task", "lmcoinc.pairing.constant_model",
-    "lmcoinc.pairing.drift_model", "h5py", "hdf5plugin", "tables", "pyarrow.parquet",
+    "lmcoinc.pairing.drift_model", "h5py", "hdf5plugin", "tables", "nanoarrow",
 )
 
 
