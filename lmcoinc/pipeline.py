@@ -257,8 +257,9 @@ def coincide_subrun(
         events = magic.events(magic_range, timer)
         check_time_overlap(lst.t_ns, events.t_ns, magic.time_range(),
                            model.overlap_window(t_first, t_last), lst_file, magic.root)
-        log.info("LST-1: %d events; MAGIC: %s events", lst.height,
-                 dict(events.keys.group_by("tel_id").len().sort("tel_id").iter_rows()))
+        if log.isEnabledFor(logging.INFO):  # a query per subrun, for a line batch drops
+            log.info("LST-1: %d events; MAGIC: %s events", lst.height,
+                     dict(events.keys.group_by("tel_id").len().sort("tel_id").iter_rows()))
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
         found = pair_telescopes(lst, events, model, config.tel_names, timer, lst_file.name)
