@@ -330,11 +330,12 @@ _EMPTY = "an empty value"
 def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
     """(value as PyTables gives it, "") of a plain attribute; (None, why it is not) otherwise."""
     import h5py
-    from h5py import h5t
+    from h5py import h5a, h5t
 
     try:
-        value = node.attrs[name]
-        stored = node.attrs.get_id(name).get_type()
+        attr = h5a.open(node.id, name.encode())
+        value = _attribute_value(attr)
+        stored = attr.get_type()
     except Exception as err:  # noqa: BLE001 - unsupported type, corrupt attribute
         return None, f"unreadable: {describe_error(err)}"
     utf8 = stored.get_class() == h5t.STRING and stored.get_cset() == h5t.CSET_UTF8
@@ -359,6 +360,29 @@ def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
     if isinstance(value, np.generic | np.ndarray) and value.dtype.kind in "biufcSU":
         return value, ""
     return None, f"not a plain value ({type(value).__name__})"
+
+
+def _attribute_value(attr: Any) -> Any:
+    """The value of an opened attribute (``h5py.h5a.AttrID``), as ``node.attrs[name]`` gives
+    it, without opening the attribute a second time for its type."""
+    import h5py
+    from h5py import h5t
+
+    shape = attr.shape
+    if shape is None:  # an empty dataspace
+        return h5py.Empty(attr.dtype)
+    dtype = attr.dtype
+    htype = h5t.py_create(dtype)
+    if dtype.subdtype is not None:  # a top-level array type: its shape in the array's
+        dtype, subshape = dtype.subdtype
+        shape = shape + subshape
+    arr = np.zeros(shape, dtype=dtype, order="C")
+    attr.read(arr, mtype=htype)
+    info = h5t.check_string_dtype(dtype)
+    if info and info.length is None:  # variable-length strings: as str
+        arr = np.array([b.decode("utf-8", "surrogateescape") for b in arr.flat],
+                       dtype=dtype).reshape(arr.shape)
+    return arr[()] if arr.ndim == 0 else arr
 
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",
