@@ -264,14 +264,73 @@ def read_rows(
     """Read a table of :func:`table` (or some of its columns or rows) as a structured array,
     as :func:`read_table` does."""
     path = node.file.filename
+    with _reading(path, f"the column types of {node.name}"):
+        bools = _bool_fields(node)
     try:
+        if columns is None and (rows is None or isinstance(rows, slice)):
+            stored = _read_as_stored(node, bools, rows or slice(None))
+            if stored is not None:
+                return _in_native_order(stored)
         source = node.fields(list(columns)) if columns is not None else node
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
         raise InvalidFileError(path, describe_read_error(node, err)) from None
-    with _reading(path, f"the column types of {node.name}"):
-        bools = _bool_fields(node)
     return _as_pytables(data, bools)
+
+
+def _read_as_stored(node: Any, bools: set[str], rows: slice) -> np.ndarray | None:
+    """Consecutive rows of a table read with its stored type as the memory type: the bytes
+    as stored, without HDF5's member-by-member conversion (the bitfields to integers
+    that h5py asks for); None if a column is of a kind read otherwise (then h5py reads)."""
+    from h5py import h5s
+
+    start, stop, step = rows.indices(node.shape[0])
+    if step != 1 or stop <= start:
+        return None
+    stored_type = node.id.get_type()
+    dtype = _plain_dtype(node.dtype, bools)
+    if not _reads_as_stored(stored_type, dtype):
+        return None
+    out = np.empty(stop - start, dtype=dtype)
+    space = node.id.get_space()
+    space.select_hyperslab((start,), (stop - start,))
+    node.id.read(h5s.create_simple((stop - start,)), space, out, mtype=stored_type)
+    return out
+
+
+def _reads_as_stored(stored: Any, dtype: np.dtype) -> bool:
+    """Whether a compound HDF5 type has the layout of ``dtype`` (:func:`_plain_dtype`), each
+    member being the type h5py would read its field into, or a one-byte bitfield for a
+    boolean: its bytes are then the values, as h5py (or PyTables) gives them."""
+    from h5py import h5t
+
+    if stored.get_class() != h5t.COMPOUND or stored.get_size() != dtype.itemsize:
+        return False
+    if stored.get_nmembers() != len(dtype.names):
+        return False
+    for i, name in enumerate(dtype.names):
+        field, offset = dtype.fields[name][:2]
+        member = stored.get_member_type(i)
+        if stored.get_member_name(i).decode() != name or stored.get_member_offset(i) != offset:
+            return False
+        shape = ()
+        if member.get_class() == h5t.ARRAY:
+            shape, member = member.get_array_dims(), member.get_super()
+        if shape != field.shape:
+            return False
+        base = field.base
+        if base.kind == "b":
+            if member.get_class() != h5t.BITFIELD or member.get_size() != 1:
+                return False
+        elif base.kind not in "iuf" or not member.equal(h5t.py_create(base)):
+            return False
+    return True
+
+
+def _in_native_order(data: np.ndarray) -> np.ndarray:
+    """A table as read in its stored byte order, in the native one (as PyTables gives it)."""
+    native = data.dtype.newbyteorder("=")
+    return data if native == data.dtype else data.astype(native)
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
