@@ -99,10 +99,9 @@ class MagicEvents:
         """The prepared columns (all, or ``columns`` in that order) of the events at
         ``positions`` (any order, repeats allowed)."""
         positions = np.asarray(positions, dtype=np.int64)
-        if self.frame is not None:
-            frame = self.frame[positions]
-        else:
-            frame = self._read(positions)
+        if self.frame is not None:  # only the columns asked for gathered
+            return (self.frame if columns is None else self.frame.select(columns))[positions]
+        frame = self._read(positions)
         return frame.select(columns) if columns is not None else frame
 
     def _read(self, positions: np.ndarray) -> pl.DataFrame:
