@@ -126,9 +126,9 @@ class MagicCache:
         # the prepared order (the ids are unique)
         order = np.lexsort([frame[c].to_numpy() for c in reversed(MAGIC_INDEX)])
         frame = frame.drop(TIME_COLUMN)
-        if np.any(order[1:] < order[:-1]):
-            frame = frame[order]
-        return MagicEvents.from_frame(frame, self.magic_files)
+        # the frame stays in time order: the events' rows in it, gathered when asked for
+        rows = order if np.any(order[1:] < order[:-1]) else None
+        return MagicEvents.from_frame(frame, self.magic_files, rows)
 
     def _run(self, path: Path) -> pl.DataFrame:
         """A cache run in the types of all files, kept for the next subrun of this process
