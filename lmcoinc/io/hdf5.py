@@ -266,11 +266,11 @@ def read_rows(
     path = node.file.filename
     with _reading(path, f"the column types of {node.name}"):
         bools = _bool_fields(node)
+        slices = rows is None or (isinstance(rows, slice) and (rows.step or 1) > 0)
+        as_stored = _stored_layout(node, bools) if columns is None and slices else None
     try:
-        if columns is None and (rows is None or isinstance(rows, slice)):
-            stored = _read_as_stored(node, bools, rows or slice(None))
-            if stored is not None:
-                return _in_native_order(stored)
+        if as_stored is not None:
+            return _in_native_order(_read_as_stored(node, *as_stored, rows or slice(None)))
         source = node.fields(list(columns)) if columns is not None else node
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
@@ -278,23 +278,27 @@ def read_rows(
     return _as_pytables(data, bools)
 
 
-def _read_as_stored(node: Any, bools: set[str], rows: slice) -> np.ndarray | None:
-    """Consecutive rows of a table read with its stored type as the memory type: the bytes
-    as stored, without HDF5's member-by-member conversion (the bitfields to integers
-    that h5py asks for); None if a column is of a kind read otherwise (then h5py reads)."""
+def _stored_layout(node: Any, bools: set[str]) -> tuple[Any, np.dtype] | None:
+    """(stored type, :func:`_plain_dtype`) of a table whose rows can be read as stored, with
+    their stored type as the memory type: each column stored as the type h5py would read it
+    into, or as a one-byte bitfield for a boolean. The bytes are then the values, without
+    HDF5's member-by-member conversion (of the bitfields to the integers h5py asks for).
+    None for other tables (strings, nested types, ...), which h5py reads."""
+    stored, dtype = node.id.get_type(), _plain_dtype(node.dtype, bools)
+    return (stored, dtype) if _reads_as_stored(stored, dtype) else None
+
+
+def _read_as_stored(node: Any, stored: Any, dtype: np.dtype, rows: slice) -> np.ndarray:
+    """Rows of a table of :func:`_stored_layout` (a slice; every ``step``-th row if not 1)."""
     from h5py import h5s
 
     start, stop, step = rows.indices(node.shape[0])
-    if step != 1 or stop <= start:
-        return None
-    stored_type = node.id.get_type()
-    dtype = _plain_dtype(node.dtype, bools)
-    if not _reads_as_stored(stored_type, dtype):
-        return None
-    out = np.empty(stop - start, dtype=dtype)
-    space = node.id.get_space()
-    space.select_hyperslab((start,), (stop - start,))
-    node.id.read(h5s.create_simple((stop - start,)), space, out, mtype=stored_type)
+    count = len(range(start, stop, step))
+    out = np.empty(count, dtype=dtype)
+    if count:
+        space = node.id.get_space()
+        space.select_hyperslab((start,), (count,), (step,))
+        node.id.read(h5s.create_simple((count,)), space, out, mtype=stored)
     return out
 
 
