@@ -145,30 +145,6 @@ def test_columns_and_rows_are_slices_of_the_full_read(inputs, big_endian):
                 )
 
 
-def test_booleans_of_every_byte_value_as_pytables(tmp_path):
-    """Booleans are read as stored (PyTables' 8-bit bitfields): a byte other than 0 and 1
-    stays as it is, as PyTables gives it, in full reads, row slices and column reads."""
-    dtype = np.dtype([("x", "<f4"), ("b", "?"), ("m", "?", (3,)), ("n", "<i2")])
-    path = tmp_path / "bools.h5"
-    with tables.open_file(str(path), "w") as handle:
-        handle.create_table("/", "t", description=dtype, chunkshape=(7,)).append(
-            np.zeros(256, dtype))
-    raw = np.zeros(256, [("x", "<f4"), ("b", "u1"), ("m", "u1", (3,)), ("n", "<i2")])
-    raw["x"], raw["b"], raw["n"] = np.arange(256) * 0.5, np.arange(256), -np.arange(256)
-    raw["m"] = np.stack([np.arange(256), 255 - np.arange(256), np.arange(256) // 2], axis=1)
-    with h5py.File(path, "r+") as handle:  # the bytes written as they are
-        node = handle["/t"]
-        node.id.write(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=node.id.get_type())
-    theirs = pytables_read(path)["/t"]
-    assert theirs["b"].view(np.uint8).tolist() == list(range(256))  # every byte value
-    with open_hdf5(path) as handle:
-        assert_same_array(read_table(handle, "/t"), theirs)
-        for rows in (slice(3, 200), slice(255, None), slice(0, 0), np.array([0, 2, 255])):
-            assert_same_array(read_table(handle, "/t", rows=rows), theirs[rows])
-        assert_same_array(read_table(handle, "/t", columns=["m", "b"]),
-                          rfn.repack_fields(theirs[["m", "b"]]))
-
-
 def test_read_table_missing_or_not_a_table(good):
     path = lst_file(good)
     with open_hdf5(path) as handle:
