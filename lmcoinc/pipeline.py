@@ -167,8 +167,8 @@ class Coincidence:
         if dataset is not None and dataset.obs_id is None:
             dataset = replace(dataset, obs_id=self.obs_id)
         config, magic = self.config, self.magic
-        finals = output_names(self.lst_file, Path(output_dir),
-                              list(self.result.parquet_tables()), dataset)
+        parquet = self.result.parquet_tables()  # the feature with its columns: built once
+        finals = output_names(self.lst_file, Path(output_dir), list(parquet), dataset)
         obs_id, subrun = run_ids(self.lst_file)
         keys = ({"obs_id": dataset.obs_id, "subrun": dataset.subrun} if dataset is not None
                 else {"obs_id": obs_id if obs_id is not None else self.obs_id, "subrun": subrun})
@@ -177,7 +177,7 @@ class Coincidence:
                 timer.stage("write"), \
                 SubrunWriter(finals, magic_tel_ids=config.magic_tel_ids,
                              provenance=document) as out:
-            _write_tables(out, self.result)
+            _write_tables(out, self.result.hdf5_tables(), parquet)
             image = out.hdf5_image()
             with timer.stage("subarray"):
                 write_subarray(image, self.lst_subarray, magic.subarray(), config.tel_ids)
@@ -193,11 +193,12 @@ def _blocks(table: BlockTable | pl.DataFrame) -> Iterator[pl.DataFrame]:
     return iter([table]) if isinstance(table, pl.DataFrame) else table.iter_blocks()
 
 
-def _write_tables(out: SubrunWriter, result: SubrunResult) -> None:
-    """Every table of ``result`` to its files, each produced once: a table of the HDF5
-    file goes to its Parquet file in the same pass when that holds the same table (the
-    stereo events: a block at a time); the Parquet tables of their own follow."""
-    hdf5, parquet = result.hdf5_tables(), result.parquet_tables()
+def _write_tables(out: SubrunWriter, hdf5: dict[str, BlockTable | pl.DataFrame],
+                  parquet: dict[str, BlockTable | pl.DataFrame]) -> None:
+    """Every table of a result (:meth:`SubrunResult.hdf5_tables`, ``parquet_tables``) to
+    its files, each produced once: a table of the HDF5 file goes to its Parquet file in the
+    same pass when that holds the same table (the stereo events: a block at a time); the
+    Parquet tables of their own follow."""
     for name, table in hdf5.items():
         with out.table(name, parquet=parquet.get(name) is table) as writer:
             for block in _blocks(table):
@@ -257,8 +258,9 @@ def coincide_subrun(
         events = magic.events(magic_range, timer)
         check_time_overlap(lst.t_ns, events.t_ns, magic.time_range(),
                            model.overlap_window(t_first, t_last), lst_file, magic.root)
-        log.info("LST-1: %d events; MAGIC: %s events", lst.height,
-                 dict(events.keys.group_by("tel_id").len().sort("tel_id").iter_rows()))
+        if log.isEnabledFor(logging.INFO):  # a query per subrun, for a line batch drops
+            log.info("LST-1: %d events; MAGIC: %s events", lst.height,
+                     dict(events.keys.group_by("tel_id").len().sort("tel_id").iter_rows()))
         log.info("LST timestamp type: %s", config.timestamp_type_lst)
         log.info("Coincidence window half width: %d ns", config.window_half_width_ns)
         found = pair_telescopes(lst, events, model, config.tel_names, timer, lst_file.name)

@@ -136,13 +136,23 @@ def pre_offset_search(
     diffs = (t_m[np.newaxis, :] - t_l[:, np.newaxis]).ravel()
     ordered = np.sort(diffs)
     # Number of differences strictly within the window of each one.
-    counts = np.searchsorted(ordered, diffs + window_ns, side="left") - np.searchsorted(
-        ordered, diffs - window_ns, side="right"
-    )
-    mean_ns = diffs[counts == counts.max()].mean()
+    if len(ordered) * int(np.abs(ordered[[0, -1]]).max()) < 2**53:
+        # Every partial sum of the mean exact in float64: the mean does not depend on the
+        # order of the differences, taken sorted (sorted queries: a faster search).
+        counts = _within(ordered, ordered, window_ns)
+        mean_ns = ordered[counts == counts.max()].mean()
+    else:  # in the reference's order, whose roundings the mean follows
+        counts = _within(ordered, diffs, window_ns)
+        mean_ns = diffs[counts == counts.max()].mean()
     # Quantity(mean, ns).to("us").round(1), kept as an integer count of 100 ns.
     tenths_of_us = np.rint(mean_ns * 0.001 * 10.0)
     return int(tenths_of_us) * TIME_ACCURACY_NS
+
+
+def _within(ordered: np.ndarray, values: np.ndarray, window_ns: int) -> np.ndarray:
+    """Number of the sorted ``ordered`` strictly within ``window_ns`` of each of ``values``."""
+    return (np.searchsorted(ordered, values + window_ns, side="left")
+            - np.searchsorted(ordered, values - window_ns, side="right"))
 
 
 def scan_offsets(start_ns: int, stop_ns: int, step_ns: int = TIME_ACCURACY_NS) -> np.ndarray:

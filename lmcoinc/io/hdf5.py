@@ -22,6 +22,7 @@ import polars as pl
 
 from ..errors import InvalidFileError
 from .chunks import damaged_chunk_index, find_bad_chunk, fletcher32
+from .hdf5_rows import as_pytables, bool_fields, in_native_order, read_as_stored, stored_layout
 
 __all__ = [
     "attributes",
@@ -177,43 +178,6 @@ def table_fields(handle: Any, key: str, what: str = "") -> tuple[str, ...]:
     return _table(handle, key, what).dtype.names
 
 
-def _bool_fields(dataset: Any) -> set[str]:
-    """Columns stored as PyTables booleans (8-bit bitfields, which h5py reads as uint8)."""
-    from h5py import h5t
-
-    tid = dataset.id.get_type()
-    out = set()
-    for i in range(tid.get_nmembers()):
-        member = tid.get_member_type(i)
-        if member.get_class() == h5t.ARRAY:
-            member = member.get_super()
-        if member.get_class() == h5t.BITFIELD and member.get_size() == 1:
-            out.add(tid.get_member_name(i).decode())
-    return out
-
-
-def _plain_dtype(dtype: np.dtype, bools: set[str]) -> np.dtype:
-    """``dtype`` without h5py metadata, with PyTables' booleans, in the stored byte order."""
-    names = dtype.names
-    formats = []
-    for name in names:
-        field = dtype[name]
-        base = np.dtype(np.bool_) if name in bools else np.dtype(field.base.str)
-        formats.append(np.dtype((base, field.shape)) if field.shape else base)
-    offsets = [dtype.fields[n][1] for n in names]
-    return np.dtype(
-        {"names": names, "formats": formats, "offsets": offsets, "itemsize": dtype.itemsize}
-    )
-
-
-def _as_pytables(data: np.ndarray, bools: set[str]) -> np.ndarray:
-    """A table read by h5py as PyTables reads it: booleans, native byte order."""
-    stored = _plain_dtype(data.dtype, bools)
-    native = stored.newbyteorder("=")
-    data = data.view(stored)
-    return data if native == stored else data.astype(native)
-
-
 def table(handle: Any, key: str, what: str = "") -> Any:
     """The dataset of a table, checked (a 1-D table whose chunk index is whole), to read with
     :func:`read_rows` as often as needed.
@@ -264,14 +228,18 @@ def read_rows(
     """Read a table of :func:`table` (or some of its columns or rows) as a structured array,
     as :func:`read_table` does."""
     path = node.file.filename
+    with _reading(path, f"the column types of {node.name}"):
+        bools = bool_fields(node)
+        slices = rows is None or (isinstance(rows, slice) and (rows.step or 1) > 0)
+        as_stored = stored_layout(node, bools) if columns is None and slices else None
     try:
+        if as_stored is not None:
+            return in_native_order(read_as_stored(node, *as_stored, rows or slice(None)))
         source = node.fields(list(columns)) if columns is not None else node
         data = source[rows if rows is not None else slice(None)]
     except Exception as err:  # noqa: BLE001 - HDF5 filter or I/O errors
         raise InvalidFileError(path, describe_read_error(node, err)) from None
-    with _reading(path, f"the column types of {node.name}"):
-        bools = _bool_fields(node)
-    return _as_pytables(data, bools)
+    return as_pytables(data, bools)
 
 
 def describe_read_error(dataset: Any, err: Exception) -> str:
@@ -330,11 +298,12 @@ _EMPTY = "an empty value"
 def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
     """(value as PyTables gives it, "") of a plain attribute; (None, why it is not) otherwise."""
     import h5py
-    from h5py import h5t
+    from h5py import h5a, h5t
 
     try:
-        value = node.attrs[name]
-        stored = node.attrs.get_id(name).get_type()
+        attr = h5a.open(node.id, name.encode())
+        value = _attribute_value(attr)
+        stored = attr.get_type()
     except Exception as err:  # noqa: BLE001 - unsupported type, corrupt attribute
         return None, f"unreadable: {describe_error(err)}"
     utf8 = stored.get_class() == h5t.STRING and stored.get_cset() == h5t.CSET_UTF8
@@ -359,6 +328,29 @@ def _plain_attribute(node: Any, name: str) -> tuple[Any, str]:
     if isinstance(value, np.generic | np.ndarray) and value.dtype.kind in "biufcSU":
         return value, ""
     return None, f"not a plain value ({type(value).__name__})"
+
+
+def _attribute_value(attr: Any) -> Any:
+    """The value of an opened attribute (``h5py.h5a.AttrID``), as ``node.attrs[name]`` gives
+    it, without opening the attribute a second time for its type."""
+    import h5py
+    from h5py import h5t
+
+    shape = attr.shape
+    if shape is None:  # an empty dataspace
+        return h5py.Empty(attr.dtype)
+    dtype = attr.dtype
+    htype = h5t.py_create(dtype)
+    if dtype.subdtype is not None:  # a top-level array type: its shape in the array's
+        dtype, subshape = dtype.subdtype
+        shape = shape + subshape
+    arr = np.zeros(shape, dtype=dtype, order="C")
+    attr.read(arr, mtype=htype)
+    info = h5t.check_string_dtype(dtype)
+    if info and info.length is None:  # variable-length strings: as str
+        arr = np.array([b.decode("utf-8", "surrogateescape") for b in arr.flat],
+                       dtype=dtype).reshape(arr.shape)
+    return arr[()] if arr.ndim == 0 else arr
 
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",

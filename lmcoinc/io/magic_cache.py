@@ -116,21 +116,23 @@ class MagicCache:
             raise OutsideCache(f"MAGIC times {time_range} beyond the cache's {self.window}")
         lo, hi = time_range
         with timer.stage("read"):
-            parts = [_slice(self._run(run.path), lo, hi) for run in self.runs
-                     if run.t_max >= lo and run.t_min <= hi]
+            used = [run.path for run in self.runs if run.t_max >= lo and run.t_min <= hi]
+            parts = [_slice(self._run(path), lo, hi) for path in used]
+            for path in [kept for kept in _RUNS if kept not in used]:
+                del _RUNS[path]  # a later subrun of this process shares this one's runs only
             frame = pl.concat(parts) if parts else pl.DataFrame(schema=self.schema)
             if self.repeated.height:
                 frame = frame.join(self.repeated, on=MAGIC_INDEX, how="anti")
         # the prepared order (the ids are unique)
         order = np.lexsort([frame[c].to_numpy() for c in reversed(MAGIC_INDEX)])
         frame = frame.drop(TIME_COLUMN)
-        if np.any(order[1:] < order[:-1]):
-            frame = frame[order]
-        return MagicEvents.from_frame(frame, self.magic_files)
+        # the frame stays in time order: the events' rows in it, gathered when asked for
+        rows = order if np.any(order[1:] < order[:-1]) else None
+        return MagicEvents.from_frame(frame, self.magic_files, rows)
 
     def _run(self, path: Path) -> pl.DataFrame:
-        """A cache run in the types of all files, kept for the next subruns of this process
-        (consecutive subruns share most of their runs)."""
+        """A cache run in the types of all files, kept for the next subrun of this process
+        (consecutive subruns share the runs at their boundary)."""
         found = _RUNS.pop(path, None)
         if found is None:
             found = pl.read_ipc(path)
@@ -166,7 +168,8 @@ def _cache_of(token: str, state: bytes) -> MagicCache:
     return _UNPICKLED[token]
 
 
-#: The cache runs last read by this process (path → events), at most :data:`_KEPT_BYTES`.
+#: The cache runs of the last subrun of this process (path → events), at most
+#: :data:`_KEPT_BYTES`.
 _RUNS: dict[Path, pl.DataFrame] = {}
 _KEPT_BYTES = 48 * 2**20
 

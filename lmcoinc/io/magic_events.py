@@ -57,6 +57,10 @@ class MagicEvents:
         Rows of the files before the cuts.
     subarrays : list of FileSubarray
         The subarray of each file, as read with its table (none: read when needed).
+    frame : polars.DataFrame or None
+        The prepared columns of the events, when in memory (else read from ``files``).
+    frame_rows : numpy.ndarray or None
+        The row of ``frame`` of each event (None: the same order).
     """
 
     keys: pl.DataFrame
@@ -73,6 +77,7 @@ class MagicEvents:
     file_rows: np.ndarray | None = None
     schema: pl.Schema | None = None
     subarrays: list[FileSubarray] | None = None
+    frame_rows: np.ndarray | None = None
 
     @property
     def height(self) -> int:
@@ -80,29 +85,38 @@ class MagicEvents:
         return len(self.t_ns)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame, files: Sequence[Path]) -> MagicEvents:
-        """Events already prepared in memory (all columns)."""
+    def from_frame(cls, frame: pl.DataFrame, files: Sequence[Path],
+                   rows: np.ndarray | None = None) -> MagicEvents:
+        """Events already prepared in memory (all columns): the rows of ``frame`` in the
+        order of ``rows`` (None: in its order), only the columns the coincidence uses
+        gathered in that order; the others are gathered for the rows asked for."""
+        def column(name: str) -> np.ndarray:
+            values = frame[name].to_numpy()
+            return values if rows is None else values[rows]
+
+        keys = frame.select("obs_id_magic", "event_id_magic", "tel_id")
         return cls(
-            keys=frame.select("obs_id_magic", "event_id_magic", "tel_id"),
-            t_ns=magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy()),
-            intensity=frame["intensity"].to_numpy(),
-            pointing_alt=frame["pointing_alt"].to_numpy(),
-            pointing_az=frame["pointing_az"].to_numpy(),
+            keys=keys if rows is None else keys[rows],
+            t_ns=magic_ns(column("time_sec"), column("time_nanosec")),
+            intensity=column("intensity"),
+            pointing_alt=column("pointing_alt"),
+            pointing_az=column("pointing_az"),
             columns=frame.columns,
             files=list(files),
-            time_diff=frame["time_diff"].to_numpy() if "time_diff" in frame.columns else None,
+            time_diff=column("time_diff") if "time_diff" in frame.columns else None,
             total_rows=frame.height,
             frame=frame,
+            frame_rows=rows,
         )
 
     def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The prepared columns (all, or ``columns`` in that order) of the events at
         ``positions`` (any order, repeats allowed)."""
         positions = np.asarray(positions, dtype=np.int64)
-        if self.frame is not None:
-            frame = self.frame[positions]
-        else:
-            frame = self._read(positions)
+        if self.frame is not None:  # only the rows and columns asked for gathered
+            at = positions if self.frame_rows is None else self.frame_rows[positions]
+            return (self.frame if columns is None else self.frame.select(columns))[at]
+        frame = self._read(positions)
         return frame.select(columns) if columns is not None else frame
 
     def _read(self, positions: np.ndarray) -> pl.DataFrame:

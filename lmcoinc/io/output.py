@@ -114,6 +114,25 @@ def parquet_frames(tables_: dict[str, pl.DataFrame], magic_tel_ids: Sequence[int
     return {name: parquet_frame(name, frame, magic_tel_ids) for name, frame in tables_.items()}
 
 
+_DESCRIPTIONS: dict[np.dtype, Any] = {}
+
+
+def _description(dtype: np.dtype, params: dict[str, Any]) -> Any:
+    """The PyTables description of a table's dtype, built once per dtype in a process.
+
+    ``File.create_table(obj=data)`` builds it from ``data.dtype`` every time, a
+    third of the creation's cost; the tables of every subrun share a few dtypes.
+    """
+    found = _DESCRIPTIONS.get(dtype)
+    if found is None:
+        from tables.description import descr_from_dtype
+
+        if len(_DESCRIPTIONS) >= 64:
+            _DESCRIPTIONS.clear()
+        found = _DESCRIPTIONS[dtype] = descr_from_dtype(dtype, ptparams=params)[0]
+    return found
+
+
 class _Hdf5Sink:
     """A table of an HDF5 file, created with the first block, appended to by the others;
     the Parquet-only columns (:data:`~.columns.PARQUET_ONLY`) are left out."""
@@ -128,7 +147,11 @@ class _Hdf5Sink:
         data = to_structured(block.drop(self.drop, strict=False))
         if self.table is None:
             group, node = hdf5_node(self.name)
-            self.table = self.handle.create_table(group, node, createparents=True, obj=data)
+            # as create_table(obj=data) does, with the description built once per dtype
+            description = _description(data.dtype, self.handle.params)
+            self.table = self.handle.create_table(group, node, description,
+                                                  createparents=True)
+            self.table.append(data)
             self.dtype = data.dtype
         else:
             self.table.append(data.astype(self.dtype, copy=False))

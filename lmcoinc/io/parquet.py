@@ -44,8 +44,8 @@ _ARROW_SCHEMA = "ARROW:schema"
 _CLASSIC_TYPES = {na.Type.STRING_VIEW: na.large_string, na.Type.BINARY_VIEW: na.large_binary}
 
 
-def _cast(frame: pl.DataFrame, name: str) -> pl.Expr:
-    dtype = frame.schema[name]
+def _cast(schema: pl.Schema, name: str) -> pl.Expr:
+    dtype = schema[name]
     if dtype.is_integer() or (name in INTEGER_IDS and dtype.is_numeric()):
         return pl.col(name).cast(pl.Int64)
     if dtype.is_float():
@@ -79,15 +79,16 @@ def parquet_frame(table: str, frame: pl.DataFrame,
     >>> parquet_frame("events", frame).schema
     Schema([('obs_id_lst', Int64), ('n', Int64)])
     """
+    schema = frame.schema  # built once: each ``frame.schema`` builds a new one
     if table != "profile":
-        return frame.select(_cast(frame, c) for c in frame.columns)
+        return frame.select(_cast(schema, c) for c in schema)
     per_tel = [f"n_coincidence_tel1{tel_id}" for tel_id in sorted(magic_tel_ids)]
     columns = [pl.col("time_offset").cast(pl.Float64)]
     for name in per_tel:
-        columns.append(pl.col(name).cast(pl.Int64) if name in frame.columns
+        columns.append(pl.col(name).cast(pl.Int64) if name in schema
                        else pl.lit(None, dtype=pl.Int64).alias(name))
-    others = [c for c in frame.columns if c != "time_offset" and c not in per_tel]
-    return frame.select(*columns, *(_cast(frame, c) for c in others))
+    others = [c for c in schema if c != "time_offset" and c not in per_tel]
+    return frame.select(*columns, *(_cast(schema, c) for c in others))
 
 
 def arrow_schema(table: str, schema: pl.Schema, provenance: str | None = None) -> na.Schema:

@@ -88,8 +88,9 @@ def log_telescope(name: str, found: TelescopeCoincidence) -> None:
         "%s: time offset scan from %.1f us to %.1f us",
         name, found.offsets_ns[0] / 1000, found.offsets_ns[-1] / 1000,
     )
-    for offset, count in zip(found.offsets_ns, found.counts, strict=True):
-        log.debug("  time offset %.1f us --> %d events", offset / 1000, count)
+    if log.isEnabledFor(logging.DEBUG):
+        for offset, count in zip(found.offsets_ns, found.counts, strict=True):
+            log.debug("  time offset %.1f us --> %d events", offset / 1000, count)
     n_pairs, n_magic = found.n_pairs, len(found.candidates)
     log.info(
         "%s: average offset %.3f us, %d coincident events of %d (%.1f%%)",

@@ -138,8 +138,9 @@ def stereo_plan(rows: pl.DataFrame, tel_names: dict[int, str]) -> pl.DataFrame:
     order, ids, events = order[keep], [i[keep] for i in ids], _runs(*(i[keep] for i in ids))
     combos = telescope_combinations(tel_names)
     combo_type = _combo_types(events, tel[order], combos)
-    _log_combos(combo_type[np.r_[True, events[1:] != events[:-1]]] if len(events) else events,
-                combos)
+    if log.isEnabledFor(logging.INFO):
+        _log_combos(combo_type[np.r_[True, events[1:] != events[:-1]]] if len(events)
+                    else events, combos)
     plan = rows[order].select("tel_id", *_MAGIC_KEY, *_LST_KEY, *_REFS)
     return pl.concat([
         pl.DataFrame({"obs_id": ids[0].astype(np.int64), "event_id": ids[1].astype(np.int64)}),

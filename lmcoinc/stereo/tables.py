@@ -112,8 +112,9 @@ def build_tables(
                     config.window_half_width_ns)
         for tel_id, tel in found.items()
     ]
+    paired_parameters = paired.select(parameters)  # each fetch gathers these columns only
     fetch = {
-        FROM_LST: lambda at: paired[np.searchsorted(positions, at)].select(parameters),
+        FROM_LST: lambda at: paired_parameters[np.searchsorted(positions, at)],
         FROM_MAGIC: _magic_parameters(
             magic, [c for c in magic_columns if c not in MAGIC_INDEX], parameters
         ),
@@ -123,8 +124,9 @@ def build_tables(
     with timer.stage("stereo"):
         rows = narrow_rows(lst.keys, magic.keys, [(tel.idx_lst, tel.candidates, tel.idx_magic)
                                                   for tel in found.values()])
+        paired_prints = paired.select("timestamp", "intensity")
         fingerprint = {
-            FROM_LST: lambda at: fetch[FROM_LST](at).select("timestamp", "intensity"),
+            FROM_LST: lambda at: paired_prints[np.searchsorted(positions, at)],
             FROM_MAGIC: lambda at: pl.DataFrame({
                 "timestamp": ns_to_seconds(magic.t_ns[at]), "intensity": magic.intensity[at],
             }),

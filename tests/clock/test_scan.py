@@ -167,6 +167,23 @@ def test_pre_offset_with_ties_matches_bruteforce(lst, magic, w100, n):
         assert got == round(want.to_value("ns"))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_pre_offset_of_differences_beyond_float_exactness_matches_bruteforce(seed):
+    """Differences so large that the mean of the most populated ones is not exact in
+    float64 (count times size beyond 2**53): their mean is taken in the reference's order."""
+    rng = np.random.default_rng(seed)
+    span = 10**16  # ns: differences up to ~1e16, 2**53 ~ 9e15
+    t_lst = np.sort(rng.integers(0, span, 40)) + 10**17
+    t_magic = np.sort(np.concatenate([t_lst[::3] + rng.integers(-3, 4, 14) * 1000,
+                                      rng.integers(0, span, 20) + 10**17]))
+    i_lst, i_magic = rng.lognormal(5, 1, len(t_lst)), rng.lognormal(5, 1, len(t_magic))
+    for w in (300, 5_000, 10**14):
+        got = pre_offset_search(t_lst, i_lst, t_magic, i_magic, w, 30)
+        want = bf.pre_offset(t_lst, i_lst, t_magic, i_magic, w, 30)
+        assert want is not None
+        assert got == round(want.to_value("ns"))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_profile_of_wide_scans_and_unequal_steps_matches_bruteforce(seed, monkeypatch):
     """The one-pass profile (offsets in equal steps), the per-offset one (other offsets, or

@@ -59,5 +59,5 @@ def assert_slices_equal(cache, frame: pl.DataFrame, t_ns: np.ndarray, ranges) ->
     for lo, hi in ranges:
         expected = frame.filter(pl.Series((t_ns >= lo) & (t_ns <= hi)))
         found = cache.events((lo, hi), StageTimer())
-        assert found.frame.equals(expected), (lo, hi)
+        assert found.rows(np.arange(found.height)).equals(expected), (lo, hi)
         np.testing.assert_array_equal(found.t_ns, t_ns[(t_ns >= lo) & (t_ns <= hi)])

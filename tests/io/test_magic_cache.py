@@ -87,7 +87,9 @@ def test_a_slice_is_the_events_within_it(tmp_path, seed):
         expected = (frame.filter(pl.col(TIME_COLUMN).is_between(lo, hi)
                                  & (pl.len().over(MAGIC_INDEX) == 1))
                     .sort(MAGIC_INDEX).drop(TIME_COLUMN))
-        assert found.frame.equals(expected)
+        assert found.rows(np.arange(found.height)).equals(expected)
+        assert found.keys.equals(expected.select("obs_id_magic", "event_id_magic", "tel_id"))
+        np.testing.assert_array_equal(found.intensity, expected["intensity"].to_numpy())
         np.testing.assert_array_equal(found.t_ns, magic_ns(expected["time_sec"].to_numpy(),
                                                            expected["time_nanosec"].to_numpy()))
     assert cache.events((int(t.max()) + 1, int(t.max()) + 10), StageTimer()).height == 0
