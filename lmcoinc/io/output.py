@@ -118,11 +118,8 @@ _DESCRIPTIONS: dict[np.dtype, Any] = {}
 
 
 def _description(dtype: np.dtype, params: dict[str, Any]) -> Any:
-    """The PyTables description of a table's dtype, built once per dtype in a process.
-
-    ``File.create_table(obj=data)`` builds it from ``data.dtype`` every time, a
-    third of the creation's cost; the tables of every subrun share a few dtypes.
-    """
+    """The PyTables description of a table's dtype, built once per dtype in a process
+    (``create_table(obj=data)`` builds it every time: a third of the creation's cost)."""
     found = _DESCRIPTIONS.get(dtype)
     if found is None:
         from tables.description import descr_from_dtype
