@@ -131,35 +131,23 @@ def test_the_layers_of_the_import_linter_contract() -> None:
     assert "1 kept, 0 broken" in proc.stdout
 
 
-def test_run_path_imports_neither_lstchain_nor_ctapipe(good, tmp_path) -> None:
-    """`lmcoinc run` imports neither (without a subarray: tests/integration/test_extras.py)."""
+def test_run_path_imports_neither_lstchain_nor_ctapipe_nor_pyarrow(good, tmp_path) -> None:
+    """`lmcoinc run` imports neither lstchain nor ctapipe (without a subarray:
+    tests/integration/test_extras.py), and writes its Parquet files without pyarrow
+    (~45 MB and ~0.2 s to import)."""
     code = (
         "import sys\n"
         "from lmcoinc.cli import app\n"
         "app(['run', '-l', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3]],\n"
         "    standalone_mode=False)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'lstchain', 'ctapipe'}))\n"
+        "heavy = {'lstchain', 'ctapipe', 'pyarrow'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
     )
     lst = next((good / "lst").glob("*.h5"))
     proc = subprocess.run([sys.executable, "-c", code, str(lst), str(good / "magic"),
                            str(tmp_path)], capture_output=True, text=True, check=True)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr[-2000:]
     assert (tmp_path / lst.name.replace("LST", "MAGIC_LST")).is_file()
-
-
-def test_run_path_imports_no_pyarrow(good, tmp_path) -> None:
-    """`lmcoinc run` writes its Parquet files without pyarrow (~45 MB and ~0.2 s to import)."""
-    code = (
-        "import sys\n"
-        "from lmcoinc.cli import app\n"
-        "app(['run', '-l', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3]],\n"
-        "    standalone_mode=False)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyarrow'}))\n"
-    )
-    lst = next((good / "lst").glob("*.h5"))
-    proc = subprocess.run([sys.executable, "-c", code, str(lst), str(good / "magic"),
-                           str(tmp_path)], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr[-2000:]
     assert len(list(tmp_path.glob("*.parquet"))) == 3
 
 
