@@ -12,8 +12,8 @@ import typer
 from .base import DebugOption, app, errors_as_exit_codes
 from .logs import logging_options
 
-_SOFTWARE_ORDER = ("python", "polars", "numpy", "pyarrow", "tables", "h5py", "hdf5plugin",
-                   "astropy")
+_SOFTWARE_ORDER = ("python", "polars", "numpy", "pyarrow", "nanoarrow", "tables", "h5py",
+                   "hdf5plugin", "astropy")
 
 
 @app.command(epilog="Exit codes: 16 the file is not a readable lmcoinc output (no provenance).")

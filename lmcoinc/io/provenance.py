@@ -55,8 +55,9 @@ KEY = "lmcoinc"
 #: The HDF5 root attributes lmcoinc writes (all plain strings).
 HDF5_ATTRIBUTES = (KEY, "lmcoinc_version", "lmcoinc_config")
 #: Python distributions whose versions are recorded (import name in the document).
-_PACKAGES = {"polars": "polars", "numpy": "numpy", "pyarrow": "pyarrow", "tables": "tables",
-             "h5py": "h5py", "hdf5plugin": "hdf5plugin", "astropy": "astropy"}
+_PACKAGES = {"polars": "polars", "numpy": "numpy", "pyarrow": "pyarrow",
+             "nanoarrow": "nanoarrow", "tables": "tables", "h5py": "h5py",
+             "hdf5plugin": "hdf5plugin", "astropy": "astropy"}
 _RUN_RE = re.compile(r"Run(\d+)\.(\d+)")
 
 

@@ -52,7 +52,8 @@ def test_document():
     assert doc["format_version"] == FORMAT_VERSION
     assert set(doc["software"]) >= {"lmcoinc", "python", "polars", "numpy", "pyarrow",
                                     "tables", "h5py"}
-    assert all(doc["software"][k] for k in ("polars", "numpy", "pyarrow", "tables", "h5py"))
+    assert all(doc["software"][k] for k in ("polars", "numpy", "pyarrow", "nanoarrow", "tables",
+                                            "h5py"))
     assert doc["started"] == started <= doc["finished"]
     assert doc["config"] == "a: 1\n" and doc["host"]
     json.dumps(doc)  # a JSON document
