@@ -34,7 +34,6 @@ __all__ = [
     "ReportOption",
     "app",
     "errors_as_exit_codes",
-    "exit_now_if_console",
     "fail",
     "main",
     "require_report",
@@ -154,18 +153,6 @@ def errors_as_exit_codes(debug: bool) -> Iterator[None]:
 _CONSOLE = False
 
 
-def exit_now_if_console() -> None:
-    """End a successful console run without the interpreter's teardown.
-
-    Every file is closed and renamed by now; tearing down polars, numpy and
-    PyTables and freeing the tables costs ~0.15 s, a sixth of a 10 s
-    subrun's run. Only from the console entry points (``main``), never when
-    the app is called in-process (tests, other programs).
-    """
-    if _CONSOLE:
-        _exit(0)
-
-
 def _exit(code: int) -> None:
     logging.shutdown()  # flushes and closes the log file
     sys.stdout.flush()
@@ -177,10 +164,14 @@ def main() -> None:  # pragma: no cover - console entry
     """Console entry point (``lmcoinc``, ``python -m lmcoinc``).
 
     The process ends with the command's exit code and without the
-    interpreter's teardown, whatever the command did: after an interrupt
-    handled here (exit code 130), the interpreter's own exit ended some runs
-    by killing the process with SIGINT instead (status -2), its flag of an
-    unhandled KeyboardInterrupt having been set while the signal was handled.
+    interpreter's teardown, whatever the command did. Every file is closed and
+    renamed by then; tearing down polars, numpy and PyTables and freeing the
+    tables costs ~0.15 s, a sixth of a 10 s subrun's run. And after an
+    interrupt handled here (exit code 130), the interpreter's own exit ended
+    some runs by killing the process with SIGINT instead (status -2), its flag
+    of an unhandled KeyboardInterrupt having been set while the signal was
+    handled. Only from the console: the app called in-process (tests, other
+    programs) returns.
     """
     global _CONSOLE
     _CONSOLE = True

@@ -16,7 +16,6 @@ from .base import (
     ReportOption,
     app,
     errors_as_exit_codes,
-    exit_now_if_console,
     require_report,
     write_report,
 )
@@ -73,7 +72,6 @@ def run(
             )
         if with_report:
             write_report(output_dir)
-    exit_now_if_console()
 
 
 def _write_timings(path: Path, timings: dict[str, float]) -> None:

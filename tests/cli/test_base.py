@@ -17,7 +17,6 @@ from lmcoinc.cli import app
 from lmcoinc.cli.base import (
     EXIT_HELP,
     errors_as_exit_codes,
-    exit_now_if_console,
     fail,
 )
 from lmcoinc.errors import (
@@ -88,7 +87,6 @@ def test_errors_as_exit_codes(capsys):
     with errors_as_exit_codes(debug=False):  # nothing wrong: nothing said
         pass
     assert capsys.readouterr().err == ""
-    exit_now_if_console()  # not from the console: returns
 
 
 def test_exit_help_lists_every_code():
