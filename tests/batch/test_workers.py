@@ -8,6 +8,8 @@ import atexit
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,20 +145,43 @@ def _imported(names: list[str]) -> list[bool]:
 
 def test_workers_import_the_batch_modules_as_they_start():
     """Before its first job, a batch's worker has imported what its jobs need (every
-    offset model among them); a pool without them imports nothing."""
+    offset model among them)."""
     assert {f"lmcoinc.pairing.{m}" for m in OFFSET_MODELS.values()} <= set(BATCH_MODULES)
     got = []
-    for preload in (BATCH_MODULES, ()):
-        with WorkerPool(1, preload) as pool:
-            pool.run([list(BATCH_MODULES)], _imported, got.append, lambda task, code: None)
-    assert got[0] == [True] * len(BATCH_MODULES)
-    assert not got[1][BATCH_MODULES.index("lmcoinc.batch.task")]
+    with WorkerPool(1, BATCH_MODULES) as pool:
+        pool.run([list(BATCH_MODULES)], _imported, got.append, lambda task, code: None)
+    assert got == [[True] * len(BATCH_MODULES)]
 
 
-def test_workers_never_given_a_job_are_stopped_at_once():
-    """A pool whose workers got no job ends them without waiting for their imports."""
+_IMPORT_ONCE = """
+import sys
+from lmcoinc.batch.workers import WorkerPool
+from tests.helpers.jobs import pid
+with WorkerPool(2, ["tests.helpers.import_marker"]) as pool:
+    done = []
+    pool.run(list(range(8)), pid, done.append, lambda task, code: None)
+print(" ".join(str(p) for p in sorted(set(done))))
+"""
+
+
+def test_the_workers_are_forked_from_one_process_that_imported_their_modules(tmp_path):
+    """The modules to preload are imported once, by the fork server, not by each worker."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform: each worker imports them")
+    marker = tmp_path / "imported"
+    env = {**os.environ, "LMCOINC_TEST_IMPORT_MARKER": str(marker)}
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _IMPORT_ONCE], cwd=root, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    workers = {int(p) for p in out}
+    importers = {int(p) for p in marker.read_text().split()}
+    assert len(workers) == 2
+    assert len(importers) == 1 and not importers & workers
+
+
+def test_a_pool_given_no_job_starts_no_worker():
+    """Workers are forked when the first jobs come: a pool closed before leaves none."""
     with WorkerPool(2, BATCH_MODULES):
         children = multiprocessing.active_children()
-    assert len(children) == 2
+    assert children == []
     assert multiprocessing.active_children() == []
-    assert all(c.exitcode is not None for c in children)

@@ -23,3 +23,8 @@ def square(job: int) -> tuple[int, int, int]:
     if job == SLOW:
         time.sleep(SLOW)
     return job, job * job, os.getpid()
+
+
+def pid(job: int) -> int:
+    """The worker's pid."""
+    return os.getpid()
