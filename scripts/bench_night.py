@@ -44,13 +44,24 @@ REFERENCE_MODULE = "magicctapipe.scripts.lst1_magic.lst1_magic_event_coincidence
 TARGET_RATIO = 1 / 20
 TARGET_RSS_MB = 1024.0
 
-# Runs a command and reports its wall time and the largest peak RSS of its process tree
-# (every descendant that was waited for), without counting this script's own children.
+# Runs a command and reports its wall time (until the command's own process ends), and the
+# CPU time and largest peak RSS of its whole process tree, without counting this script's
+# own children. The wrapper is the subreaper of the tree (Linux): a process that outlives
+# its parent (a batch's fork server ends after the command) is still waited for and counted.
 _WRAPPER = """
-import json, resource, subprocess, sys, time
+import ctypes, json, os, resource, subprocess, sys, time
+try:
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+except (AttributeError, OSError):
+    pass
 start = time.perf_counter()
 code = subprocess.call(sys.argv[2:])
 wall = time.perf_counter() - start
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[1], "w").write(json.dumps({"kb": usage.ru_maxrss, "wall": wall,
                                          "cpu": usage.ru_utime + usage.ru_stime}))
