@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils.arrays import in_order
+
 __all__ = [
     "TIME_ACCURACY_NS",
     "window_pairs",
@@ -178,7 +180,7 @@ def coincidence_profile(
     -------
     numpy.ndarray of int64, one count per offset.
     """
-    t_sorted = np.sort(t_lst)
+    t_sorted = in_order(t_lst)
     counts = np.zeros(len(offsets), dtype=np.int64)
     if len(t_sorted) == 0 or len(t_magic) == 0 or len(offsets) == 0:
         return counts

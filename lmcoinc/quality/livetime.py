@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils.arrays import in_order
+
 __all__ = [
     "GAP_S",
     "EffectiveTime",
@@ -141,7 +143,7 @@ def covered_intervals(
     numpy.ndarray
         int64 array of shape (k, 2): sorted, disjoint [start, stop] in ns.
     """
-    t = np.sort(np.asarray(t_ns, dtype=np.int64))
+    t = in_order(np.asarray(t_ns, dtype=np.int64))
     if t.size and 0 < lead_s <= gap_s:
         t = np.concatenate([[t[0] - int(round(lead_s * 1e9))], t])
     if t.size < 2:
