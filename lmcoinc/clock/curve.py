@@ -54,6 +54,9 @@ class OffsetCurve:
 
     def __call__(self, t_ns: np.ndarray | int) -> np.ndarray:
         """The offset (float ns) at LST times ``t_ns``."""
+        if len(self.coef) == 1 and not self.knots_s:  # a constant: the basis is all ones
+            c = np.float64(self.coef[0])
+            return c if np.ndim(t_ns) == 0 else np.full(np.shape(t_ns), c)
         return basis(self.seconds(t_ns), self.degree, self.knots_s) @ np.asarray(self.coef)
 
     def drift(self, t_ns: np.ndarray | int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmcoinc.clock.curve import KNOT_SPACING_S, OffsetCurve, fit_offset_curve
+from lmcoinc.clock.curve import KNOT_SPACING_S, OffsetCurve, basis, fit_offset_curve
 
 T0 = 1_700_000_000 * 10**9
 
@@ -94,3 +94,15 @@ def test_insignificant_terms_are_dropped(drift, curvature):
         assert model.degree == 0
     if drift >= 1000.0:
         assert model.degree >= 1
+
+
+@pytest.mark.parametrize("offset", [-3_200.5, 0.0, 1e12, float("inf")])
+def test_a_constant_is_its_basis_times_its_coefficient(offset):
+    """A constant's shortcut gives what its design matrix gives, bit for bit and in shape."""
+    curve = OffsetCurve(1_700_000_000_000_000_000, (offset,))
+    t = np.array([1_699_999_990_000_000_000, 1_700_000_000_000_000_000, 1_700_000_012_345_678_901])
+    full = basis(curve.seconds(t), 0) @ np.asarray(curve.coef)
+    assert np.array_equal(curve(t), full) and curve(t).dtype == full.dtype
+    one = basis(curve.seconds(t[1]), 0) @ np.asarray(curve.coef)
+    assert curve(int(t[1])) == one and np.shape(curve(int(t[1]))) == np.shape(one)
+    assert curve(t[:0]).shape == (0,)
