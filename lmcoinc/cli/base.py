@@ -8,6 +8,7 @@ code 2); the commands themselves are in :mod:`.coincidence` (run, batch) and
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -154,7 +155,14 @@ _CONSOLE = False
 
 
 def _exit(code: int) -> None:
-    logging.shutdown()  # flushes and closes the log file
+    """End the process now with ``code``, after the exit handlers (``atexit``: logging
+    flushes and closes the log file, ``multiprocessing`` removes its temporary directory,
+    that of a batch's fork server) and without the interpreter's teardown."""
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is not None:
+        run_exit_handlers()
+    else:  # pragma: no cover - every CPython has it
+        logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -269,6 +270,41 @@ def test_magic_cache_workers_tell_what_one_process_tells(night, tmp_path):
     assert told[1] == (f"lmcoinc: error: {files[4]}: /events/parameters lacks column(s) "
                        "intensity")
     assert stderr("2") == told
+
+
+def _processes_with(environment_entry: bytes) -> list[int]:
+    """The processes whose environment holds this entry (``NAME=value``)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if environment_entry in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
+def test_parallel_batch_leaves_no_process_and_no_temporary_file(night, tmp_path):
+    """``batch -j 2`` from the console: its workers and their fork server end with it, and the
+    temporary directory of ``multiprocessing`` is removed (the console skips the teardown)."""
+    import subprocess
+    import sys
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "lmcoinc", "batch", "-l", str(night.lst_dir),
+                           "-m", str(night.magic_dir), "-o", str(tmp_path / "out"), "-j", "2",
+                           "--no-progress", "-q"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TMPDIR": str(temp)})
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out").glob("*.h5"))) == 3
+    assert list(temp.iterdir()) == []
+    deadline = time.monotonic() + 10
+    while (left := _processes_with(f"TMPDIR={temp}".encode())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
 
 
 def test_corrupt_subrun_fails_alone(night, tmp_path):
