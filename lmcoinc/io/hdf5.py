@@ -33,6 +33,7 @@ __all__ = [
     "has_node",
     "open_hdf5",
     "opened",
+    "pytables_attribute",
     "read_rows",
     "read_table",
     "table",
@@ -278,7 +279,7 @@ def attributes(node: Any) -> dict[str, Any]:
         if not isinstance(name, str):
             raise InvalidFileError(path, f"an attribute name of {node.name} is not text "
                                    "(file corrupted)")
-        if name in _PYTABLES_ATTRS or name.startswith("FIELD_"):
+        if pytables_attribute(name):
             continue
         value, problem = _plain_attribute(node, name)
         if problem == _NOT_TEXT:
@@ -355,6 +356,11 @@ def _attribute_value(attr: Any) -> Any:
 
 _PYTABLES_ATTRS = {"CLASS", "TITLE", "VERSION", "NROWS", "FILTERS", "AUTO_INDEX",
                    "PYTABLES_FORMAT_VERSION"}
+
+
+def pytables_attribute(name: str) -> bool:
+    """Whether an attribute is one of PyTables' own, which :func:`attributes` leaves out."""
+    return name in _PYTABLES_ATTRS or name.startswith("FIELD_")
 
 
 def to_polars(array: np.ndarray, columns: Sequence[str] | None = None) -> pl.DataFrame:

@@ -39,7 +39,8 @@ from .lst import (
     valid_dragon_time,
     warn_backwards,
 )
-from .subarray import RawSubarray, lst_subarray
+from .subarray import RawSubarray
+from .subarray_reuse import reused_lst_subarray
 from .timestamps import seconds_to_ns
 
 __all__ = ["LstEvents", "load_lst"]
@@ -208,26 +209,35 @@ def _check_table(path: Path, handle: Any, timestamp_column: str) -> tuple[Any, f
 def _scan_block(block: np.ndarray, start: int, timestamp_column: str, carry: Any
                 ) -> tuple[dict[str, np.ndarray], Any]:
     """The rows of a block that pass the cuts: file row, ids, intensity, ``time_diff``, ns
-    timestamp and whether it is valid; the dragon_time carried to the next block."""
-    names = block.dtype.names
-    delta = None
-    if "dragon_time" in names and block.dtype["dragon_time"].kind == "f":
-        delta, carry = _time_diff(block["dragon_time"], carry)
+    timestamp and whether it is valid; the dragon_time carried to the next block.
+
+    A column used more than once is copied out of the wide rows first (one strided pass)."""
+    names, dtype = block.dtype.names, block.dtype
+    delta, dragon = None, None
+    if "dragon_time" in names and dtype["dragon_time"].kind == "f":
+        dragon = np.ascontiguousarray(block["dragon_time"])
+        delta, carry = _time_diff(dragon, carry)
     elif "dragon_time" in names:  # not floating point: as polars computes it
         frame, carry = _with_time_diff(to_polars(block, ["dragon_time"]), carry)
         delta = frame["delta_t"].to_numpy()
+    intensity = np.ascontiguousarray(block["intensity"])
     keep = block["event_type"] == EVENT_TYPE_SUBARRAY
     for name in NAN_CHECKED:
-        if block.dtype[name].kind == "f":
-            keep &= ~np.isnan(block[name])
+        if dtype[name].kind == "f":
+            keep &= ~np.isnan(intensity if name == "intensity" else block[name])
     rows = np.flatnonzero(keep)
-    times = block[timestamp_column][rows]
+    times = (dragon if timestamp_column == "dragon_time" and dragon is not None
+             else block[timestamp_column])[rows]
     valid = times > 0
     if times.dtype.kind == "f":
         valid &= np.isfinite(times)
-    t_ns = np.zeros(len(rows), dtype=np.int64)
-    t_ns[valid] = seconds_to_ns(times[valid])
-    found = {name: block[name][rows] for name in (*_KEYS, "intensity")}
+    if valid.all():
+        t_ns = seconds_to_ns(times)
+    else:
+        t_ns = np.zeros(len(rows), dtype=np.int64)
+        t_ns[valid] = seconds_to_ns(times[valid])
+    found = {name: block[name][rows] for name in _KEYS}
+    found["intensity"] = intensity[rows]
     if delta is not None:
         found["time_diff"] = delta[rows]
     return {"row": rows + start, **found, "t_ns": t_ns, "valid": valid}, carry
@@ -236,20 +246,22 @@ def _scan_block(block: np.ndarray, start: int, timestamp_column: str, carry: Any
 def _scan(node: Any, timestamp_column: str, keep_raw: bool
           ) -> tuple[dict[str, np.ndarray], list[np.ndarray], np.dtype]:
     """First pass: the kept columns of the rows that pass the cuts (and the raw blocks if
-    ``keep_raw``), and the type of the raw rows. The columns are filled in place, so that
-    memory holds them once."""
+    ``keep_raw``), and the type of the raw rows. The columns of several blocks are filled
+    in place, so that memory holds them once."""
     n_rows = node.shape[0]
     columns: dict[str, np.ndarray] = {}
     filled, raws, carry, dtype = 0, [], None, None
     for start, block in _blocks(node):
         found, carry = _scan_block(block, start, timestamp_column, carry)
+        raws += [block] if keep_raw else []
+        if dtype is None and len(block) == n_rows:  # one block: its columns as they are
+            return found, raws, block.dtype
         if dtype is None:
             dtype = block.dtype
             columns = {name: np.empty(n_rows, dtype=v.dtype) for name, v in found.items()}
         for name, values in found.items():
             columns[name][filled : filled + len(values)] = values
         filled += len(values)
-        raws += [block] if keep_raw else []
     if dtype is None:  # no row
         empty = read_rows(node, rows=slice(0, 0))
         columns, dtype = _scan_block(empty, 0, timestamp_column, None)[0], empty.dtype
@@ -257,20 +269,24 @@ def _scan(node: Any, timestamp_column: str, keep_raw: bool
 
 
 def _prepared_order(columns: dict[str, np.ndarray], timestamp_column: str, path: Path
-                    ) -> np.ndarray:
+                    ) -> np.ndarray | None:
     """Rows of the prepared events in their order: repeated ids and invalid times dropped,
-    sorted by (obs_id, event_id) (unique, hence also by tel_id)."""
+    sorted by (obs_id, event_id) (unique, hence also by tel_id). None: all rows, in order."""
     obs, event = columns["obs_id"], columns["event_id"]
     ordered = np.all((obs[1:] > obs[:-1]) | ((obs[1:] == obs[:-1]) & (event[1:] >= event[:-1])))
-    order = np.arange(len(obs)) if ordered else np.lexsort((event, obs))  # (a stable sort)
-    same = (obs[order][1:] == obs[order][:-1]) & (event[order][1:] == event[order][:-1])
-    repeated = np.zeros(len(order), dtype=bool)
+    order = None if ordered else np.lexsort((event, obs))  # (a stable sort)
+    if order is not None:
+        obs, event = obs[order], event[order]
+    same = (obs[1:] == obs[:-1]) & (event[1:] == event[:-1])
+    repeated = np.zeros(len(obs), dtype=bool)
     repeated[1:] |= same
     repeated[:-1] |= same
-    order = order[~repeated]
-    valid = columns["valid"][order]
-    timestamp_policy(len(order), int(np.count_nonzero(~valid)), timestamp_column, path)
-    return order[valid]
+    n_unique = len(obs) - int(np.count_nonzero(repeated))
+    kept = ~repeated & (columns["valid"] if order is None else columns["valid"][order])
+    timestamp_policy(n_unique, n_unique - int(np.count_nonzero(kept)), timestamp_column, path)
+    if order is None and kept.all():
+        return None
+    return np.flatnonzero(kept) if order is None else order[kept]
 
 
 def load_lst(
@@ -290,11 +306,12 @@ def load_lst(
         node, focal = _check_table(path, handle, timestamp_column)
         keep_raw = node.shape[0] * node.id.get_type().get_size() <= IN_MEMORY_BYTES
         columns, raws, dtype = _scan(node, timestamp_column, keep_raw)
-        subarray = lst_subarray(handle)
+        subarray = reused_lst_subarray(handle)
     release_free_memory()
     with timer.stage("prepare"):
         order = _prepared_order(columns, timestamp_column, path)
-        events = {name: columns.pop(name)[order] for name in list(columns)}
+        events = columns if order is None else {
+            name: columns.pop(name)[order] for name in list(columns)}
         warn_backwards(events["t_ns"], timestamp_column, path)
     release_free_memory()
     names = dtype.names + (("delta_t",) if "dragon_time" in dtype.names else ())

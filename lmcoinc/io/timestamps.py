@@ -30,49 +30,65 @@ def seconds_to_ns_reference(seconds: np.ndarray) -> np.ndarray:
 _FAST_RANGE = (2.0**30, 2.0**33)
 _MAX_DIGITS = 7  # fractional digits that always suffice in that range (10**-7 < 2**-22)
 _FEW = 64  # values converted one by one with Decimal
-_POWERS_OF_TWO = np.array([2.0**30, 2.0**31, 2.0**32])
+_MANTISSA = (1 << 52) - 1
 
 
 def _shortest_ns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """int64 ns of the shortest round-trip decimal of each ``x`` within :data:`_FAST_RANGE`,
     and where it was decided (elsewhere: two decimals equally close, left to the text).
 
-    ``x = whole + frac`` exactly; ``frac * 10**k`` is exact (``frac`` has at most 22
-    fractional bits, times 10**k < 2**53), and so are the distances of the integers
-    around it to it. The shortest decimal has the fewest fractional digits ``k``
-    whose nearest integer ``F`` rounds back to ``x``: within half the gap to the
-    neighbouring floats (``x``'s own rounding interval, its ends included when
-    ``x``'s last mantissa bit is 0, as round-half-to-even parses); of two such
-    ``F``, the closer. A decimal of ``k`` digits is one of ``k + 1``: ``k`` goes
-    down from :data:`_MAX_DIGITS` over the values that still have one.
+    In integers: ``x = whole + m / 2**e`` (``e`` = 22, 21 or 20 fractional bits,
+    by power of two), a decimal of ``k`` fractional digits ``F / 10**k``. The
+    shortest decimal has the fewest digits ``k`` whose nearest ``F`` rounds back
+    to ``x``: ``|F * 2**e - m * 10**k|`` at most ``10**k / 2`` (half the gap to
+    the neighbouring floats; the ends included when ``x``'s last mantissa bit is
+    0, as round-half-to-even parses). Below 7 digits the grid is coarser than
+    that gap: one ``F`` at most. With 7 it is finer: the nearest of two or more
+    (two equally near: left to the text). A decimal of ``k`` digits is one of
+    ``k + 1``: ``k`` goes down over the values that still have one. A power of
+    two, whose gap below is half the one above, is left to the text.
     """
-    whole = np.floor(x)
-    frac = x - whole
-    half = np.spacing(x) / 2  # half the gap to the neighbouring floats: the same both sides
-    lopsided = np.isin(x, _POWERS_OF_TWO)  # but below a power of two: left to the text
-    even = (x.view(np.int64) & 1) == 0
-    ns = np.zeros(len(x), dtype=np.int64)
-    decided = np.zeros(len(x), dtype=bool)
-    at = np.arange(len(x))  # the values with a decimal of k + 1 digits
-    for k in range(_MAX_DIGITS, -1, -1):
-        scale = 10.0**k
-        every = len(at) == len(x)
-        y = (frac if every else frac[at]) * scale
-        lo, hi = np.floor(y), np.ceil(y)
-        d_lo, d_hi = y - lo, hi - y  # exact distances (>= 0)
-        bound = (half if every else half[at]) * scale  # exact (a power of 2 times 10**k)
-        tied = even if every else even[at]
-        ok_lo = (d_lo < bound) | (tied & (d_lo == bound))
-        ok_hi = (d_hi < bound) | (tied & (d_hi == bound))
-        found = ok_lo | ok_hi
-        digits = np.where(ok_hi & (~ok_lo | (d_hi < d_lo)), hi, lo)[found]
-        at = at[found]
-        ns[at] = whole[at].astype(np.int64) * _NS_PER_S + digits.astype(np.int64) * 10 ** (9 - k)
-        decided[at] = ~(ok_lo & ok_hi & (d_lo == d_hi))[found]
-        if len(at) == 0:
-            break
-    decided &= ~lopsided
+    bits = x.view(np.int64)
+    shift = 1075 - (bits >> 52)  # the fractional bits e of each value
+    ns = np.empty(len(x), dtype=np.int64)
+    decided = np.empty(len(x), dtype=bool)
+    if len(x) and (shift == shift[0]).all():  # the usual case: one power of two
+        ns[:], decided[:] = _shortest_in_binade(bits, int(shift[0]))
+        return ns, decided
+    for e in np.unique(shift):
+        group = np.flatnonzero(shift == e)
+        ns[group], decided[group] = _shortest_in_binade(bits[group], int(e))
     return ns, decided
+
+
+def _shortest_in_binade(bits: np.ndarray, e: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_shortest_ns` of values (given as their bits) with ``e`` fractional bits."""
+    m = bits & ((1 << e) - 1)
+    odd = m & 1  # the last mantissa bit is 1: the interval's ends are excluded
+    half, k = 1 << (e - 1), _MAX_DIGITS - 1
+    digits, within = _nearest(m * 10**k, e, odd, k)
+    rest = np.flatnonzero(~within)  # no decimal of 6 digits: the nearest of 7
+    t = m[rest] * 10**_MAX_DIGITS + half
+    frac = np.empty(len(bits), dtype=np.int64)
+    frac[rest] = (t >> e) * 10 ** (9 - _MAX_DIGITS)
+    decided = (bits & _MANTISSA) != 0  # not a power of two
+    decided[rest] &= (t & ((1 << e) - 1)) != 0  # not halfway between two
+    at = np.flatnonzero(within)
+    frac[at] = digits[at] * 10 ** (9 - k)
+    while len(at) and k > 0:
+        k -= 1
+        digits, within = _nearest(m[at] * 10**k, e, odd[at], k)
+        at = at[within]
+        frac[at] = digits[within] * 10 ** (9 - k)
+    return ((bits & _MANTISSA | (1 << 52)) >> e) * _NS_PER_S + frac, decided
+
+
+def _nearest(t: np.ndarray, e: int, odd: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The integer ``F`` nearest to ``t / 2**e`` (``t = m * 10**k``), and whether
+    ``F / 10**k`` rounds back to the float (:func:`_shortest_ns`)."""
+    digits = (t + (1 << (e - 1))) >> e
+    twice = np.abs(t - (digits << e)) << 1
+    return digits, twice + odd <= 10**k
 
 
 def seconds_to_ns(seconds: np.ndarray | pl.Series) -> np.ndarray:
@@ -95,14 +111,12 @@ def seconds_to_ns(seconds: np.ndarray | pl.Series) -> np.ndarray:
     if not np.isfinite(values).all():
         raise ValueError("timestamps must be finite")
     fast = (values >= _FAST_RANGE[0]) & (values < _FAST_RANGE[1])
-    if not fast.all():
+    if fast.all():
+        out, decided = _shortest_ns(values)
+    else:
         out = np.empty(len(values), dtype=np.int64)
         out[~fast] = _text_ns(pl.Series("t", values[~fast]))
-    out_fast, decided = _shortest_ns(values[fast])
-    if fast.all():
-        out = out_fast
-    else:
-        out[fast] = out_fast
+        out[fast], decided = _shortest_ns(values[fast])
     if not decided.all():  # two shortest decimals equally close: as the text says
         where = np.flatnonzero(fast)[~decided]
         out[where] = _text_ns(pl.Series("t", values[where]))

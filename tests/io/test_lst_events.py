@@ -75,3 +75,17 @@ def test_invalid_times_and_duplicates_at_block_edges(good, tmp_path, passes):
     modify_column(path, LST_PARAMETERS_KEY, "event_id", repeat)
     _assert_same(path)
     _assert_same(path, "tib_time")
+
+
+def test_each_file_has_its_subarray_also_when_reused(good, tmp_path):
+    from lmcoinc.io.subarray import lst_subarray
+
+    paths = [tmp_path / f"lst{i}.h5" for i in range(2)]
+    for path in paths:
+        shutil.copy(lst_file(good), path)
+    for path in paths:
+        found, decoded = load_lst(path, "dragon_time").subarray, lst_subarray(path)
+        assert found.path == path == decoded.path
+        assert found.tables.keys() == decoded.tables.keys()
+        for key, table in decoded.tables.items():
+            assert found.tables[key].tobytes() == table.tobytes()

@@ -62,3 +62,18 @@ def test_many_values_outside_the_exact_range_match_decimal():
     x = np.concatenate([rng.random(300) * 1e9, -rng.random(100) * 1e9, rng.random(100) * 1e-6,
                         2.0**33 + rng.random(100) * 5e8, [0.0, -0.0, 5e-324, 1e-7]])
     np.testing.assert_array_equal(seconds_to_ns(x), seconds_to_ns_reference(x))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=int(np.float64(2.0**30).view(np.int64)),
+                   max_value=int(np.float64(2.0**33).view(np.int64)) - 1),
+       st.integers(min_value=0, max_value=7))
+def test_exact_range_bit_patterns_and_short_decimals_match_decimal(bits, digits):
+    """Any float of 2**30..2**33 s, and the float of it rounded to few decimals, in the
+    integer arithmetic of one power of two and of several at once."""
+    x = np.array([bits], dtype=np.int64).view(np.float64)
+    x = np.concatenate([x, np.round(x, digits), x * 2 if x[0] < 2.0**32 else x / 2])
+    np.testing.assert_array_equal(seconds_to_ns(x), seconds_to_ns_reference(x))
+    for one in x:
+        np.testing.assert_array_equal(seconds_to_ns(np.array([one])),
+                                      seconds_to_ns_reference([one]))
