@@ -16,6 +16,7 @@ MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -181,7 +182,14 @@ class MagicTable:
     @property
     def schema(self) -> pl.Schema:
         """The columns of the whole table, as :func:`.hdf5.to_polars` gives them."""
-        return to_polars(np.empty(0, self.row_type)).schema
+        return _schema(self.row_type)
+
+
+@functools.lru_cache(maxsize=16)
+def _schema(row_type: np.dtype) -> pl.Schema:
+    """The columns of a table of that row type, as :func:`.hdf5.to_polars` gives them (the
+    files of a night share it)."""
+    return to_polars(np.empty(0, row_type)).schema
 
 
 def read_magic_table(
@@ -283,9 +291,17 @@ def arrange_rows(rows: np.ndarray, take: np.ndarray | None = None,
     names = [(c, _RENAMED.get(c, c)) for c in (columns or rows.dtype.names)]
     first = sorted((n for n in names if n[1] in MAGIC_INDEX), key=lambda n: MAGIC_INDEX.index(n[1]))
     order = first + [n for n in names if n[1] not in MAGIC_INDEX]
-    frame = to_polars(rows if take is None else rows[take], [c for c, _ in order])
+    frame = _to_polars(rows if take is None else rows[take], [c for c, _ in order])
     frame.columns = [name for _, name in order]
     return frame
+
+
+def _to_polars(rows: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """:func:`.hdf5.to_polars`; by ``polars.from_numpy`` (one call) when every column is a
+    number or a boolean, which it converts alike."""
+    if all(rows.dtype[c].kind in "biuf" and not rows.dtype[c].shape for c in columns):
+        return pl.from_numpy(rows[columns])
+    return to_polars(rows, columns)
 
 
 def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:

@@ -225,6 +225,17 @@ def test_arrange_rows_is_arrange_magic_of_the_frame(magic_subruns, columns):
         assert ours.equals(expected) and ours.schema == expected.schema
 
 
+def test_arrange_rows_of_every_column_kind():
+    rows = np.zeros(4, [("event_id", "<i8"), ("flag", "?"), ("tel_id", "<u2"), ("x", "<f4"),
+                        ("obs_id", "<u8"), ("name", "S3"), ("pixels", "?", (3,))])
+    rows["event_id"], rows["flag"], rows["name"] = [4, 3, 2, 1], [1, 0, 1, 0], b"ab"
+    rows["pixels"][:, 1] = True
+    for columns in (None, ["obs_id", "flag", "x", "tel_id", "event_id"]):  # polars' numpy too
+        expected = arrange_magic(to_polars(rows, columns)[[3, 1]])
+        ours = arrange_rows(rows, np.array([3, 1]), columns)
+        assert ours.equals(expected) and ours.schema == expected.schema
+
+
 def test_check_tel_ids():
     check_tel_ids([2, 3], [1, 2, 3], "magic")
     check_tel_ids([], [1, 2, 3], "magic")
