@@ -26,11 +26,11 @@ from ..errors import InvalidFileError, OutputError
 from ..io.atomic import atomic_file
 from ..io.magic import (
     MAGIC_INDEX,
-    MagicFile,
-    arrange_magic,
+    MagicTable,
+    arrange_rows,
     check_same_columns,
-    invalid_magic_times,
-    read_magic_file,
+    invalid_times,
+    read_magic_table,
 )
 from ..io.magic_cache import TIME_COLUMN, CacheRun
 from ..io.subarray import FileSubarray
@@ -138,7 +138,7 @@ def _prepare(job: tuple[int, Path, Path]) -> _Outcome:
     """Read one MAGIC file and write its cache run; an error is returned, not raised."""
     index, path, directory = job
     try:
-        found = read_magic_file(path, decode_subarray=index == 0)
+        found = read_magic_table(path, decode_subarray=index == 0)
         prepared = None if found is None else _write_run(found, index, directory)
     except InvalidFileError as err:
         return _Outcome(index, error=("invalid", str(err.path), err.problem))
@@ -148,24 +148,24 @@ def _prepare(job: tuple[int, Path, Path]) -> _Outcome:
     return _Outcome(index, prepared)
 
 
-def _write_run(found: MagicFile, index: int, directory: Path) -> PreparedFile:
+def _write_run(found: MagicTable, index: int, directory: Path) -> PreparedFile:
     """Write the events with a valid time of one MAGIC file, sorted by time, to a cache run."""
-    raw = found.frame
-    bad = invalid_magic_times(raw).to_numpy()
-    frame = arrange_magic(raw[np.flatnonzero(~bad)] if bad.any() else raw)
-    ids = raw.select("obs_id", "event_id", "tel_id")
-    invalid_ids = arrange_magic(ids[np.flatnonzero(bad)] if bad.any() else ids.clear())
+    rows = found.rows
+    bad = invalid_times(rows["time_sec"], rows["time_nanosec"])
+    good = np.flatnonzero(~bad) if bad.any() else None  # None: all rows
+    invalid_ids = arrange_rows(rows, np.flatnonzero(bad), ("obs_id", "event_id", "tel_id"))
     run = None
-    if frame.height:
-        t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
+    if len(rows) > np.count_nonzero(bad):
+        valid = rows if good is None else rows[good]
+        t = magic_ns(valid["time_sec"], valid["time_nanosec"])
         order = np.argsort(t, kind="stable")
         run = CacheRun(directory / f"run-{index:05}.arrow", int(t[order[0]]), int(t[order[-1]]))
         if np.any(order[1:] < order[:-1]):
-            frame, t = frame[order], t[order]
+            good, t = (order if good is None else good[order]), t[order]
+        frame = arrange_rows(rows, good).hstack([pl.Series(TIME_COLUMN, t, dtype=pl.Int64)])
         with atomic_file(run.path) as temp:
-            frame.hstack([pl.Series(TIME_COLUMN, t, dtype=pl.Int64)]).write_ipc(
-                temp, compression="uncompressed")
-    ranges, repeated = _ids(*(raw[c].to_numpy() for c in ("obs_id", "event_id", "tel_id")))
+            frame.write_ipc(temp, compression="uncompressed")
+    ranges, repeated = _ids(*(rows[c] for c in ("obs_id", "event_id", "tel_id")))
     return PreparedFile(found.path, run, ranges, repeated, invalid_ids,
                         {tel for _, tel in ranges}, found.schema, found.names, found.subarray)
 

@@ -13,15 +13,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_pytables", "bool_fields", "in_native_order", "plain_dtype", "read_as_stored",
-           "stored_layout"]
+__all__ = ["as_pytables", "bool_fields", "bool_members", "in_native_order", "plain_dtype",
+           "read_as_stored", "stored_layout", "type_layout"]
 
 
 def bool_fields(dataset: Any) -> set[str]:
     """Columns stored as PyTables booleans (8-bit bitfields, which h5py reads as uint8)."""
+    return bool_members(dataset.id.get_type())
+
+
+def bool_members(tid: Any) -> set[str]:
+    """:func:`bool_fields` of a table's compound HDF5 type (an ``h5py.h5t.TypeCompoundID``)."""
     from h5py import h5t
 
-    tid = dataset.id.get_type()
     out = set()
     for i in range(tid.get_nmembers()):
         member = tid.get_member_type(i)
@@ -60,8 +64,13 @@ def stored_layout(node: Any, bools: set[str]) -> tuple[Any, np.dtype] | None:
     into, or as a one-byte bitfield for a boolean. The bytes are then the values, without
     HDF5's member-by-member conversion (of the bitfields to the integers h5py asks for).
     None for other tables (strings, nested types, ...), which h5py reads."""
-    stored, dtype = node.id.get_type(), plain_dtype(node.dtype, bools)
-    return (stored, dtype) if _reads_as_stored(stored, dtype) else None
+    return type_layout(node.id.get_type(), node.dtype, bools)
+
+
+def type_layout(stored: Any, dtype: np.dtype, bools: set[str]) -> tuple[Any, np.dtype] | None:
+    """:func:`stored_layout` of a table's stored HDF5 type and the numpy type h5py gives it."""
+    plain = plain_dtype(dtype, bools)
+    return (stored, plain) if _reads_as_stored(stored, plain) else None
 
 
 def read_as_stored(node: Any, stored: Any, dtype: np.dtype, rows: slice) -> np.ndarray:

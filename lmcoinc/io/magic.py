@@ -16,6 +16,7 @@ MAGIC timestamps are integer ``time_sec`` and ``time_nanosec``. Per file:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidFileError
-from .hdf5 import has_node, open_hdf5, read_table, table_fields, to_polars
+from .hdf5 import has_node, open_hdf5, read_rows, read_table, to_polars
 from .subarray import FileSubarray, file_subarray
+from .table_types import checked_table, open_quickly, read_all_rows
 from .timestamps import magic_ns
 
 __all__ = [
@@ -36,15 +38,19 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "MagicFile",
     "MagicFiles",
+    "MagicTable",
     "arrange_magic",
+    "arrange_rows",
     "check_same_columns",
     "check_tel_ids",
     "find_magic_files",
     "invalid_magic_times",
+    "invalid_times",
     "iter_magic_files",
     "prepare_magic",
     "read_magic_file",
     "read_magic_rows",
+    "read_magic_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -138,6 +144,59 @@ def read_magic_file(
     first: tuple[Path, tuple[str, ...]] | None = None, decode_subarray: bool | None = None,
 ) -> MagicFile | None:
     """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none),
+    and its subarray: :func:`read_magic_table`, as a DataFrame."""
+    table = read_magic_table(path, columns, first, decode_subarray)
+    if table is None:
+        return None
+    frame = to_polars(table.rows)
+    schema = frame.schema if columns is None else table.schema
+    return MagicFile(path, frame, schema, table.names, table.subarray)
+
+
+@dataclass
+class MagicTable:
+    """One MAGIC DL1 file's parameter table as read (before it becomes a DataFrame).
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    rows : numpy.ndarray
+        The table, or the columns asked for, as a structured array (all rows, file order).
+    row_type : numpy.dtype
+        The type of the whole table's rows.
+    subarray : FileSubarray
+        Its subarray, as stored (and decoded, for the first file of a directory).
+    """
+
+    path: Path
+    rows: np.ndarray
+    row_type: np.dtype
+    subarray: FileSubarray
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the table's fields."""
+        return self.row_type.names
+
+    @property
+    def schema(self) -> pl.Schema:
+        """The columns of the whole table, as :func:`.hdf5.to_polars` gives them."""
+        return _schema(self.row_type)
+
+
+@functools.lru_cache(maxsize=16)
+def _schema(row_type: np.dtype) -> pl.Schema:
+    """The columns of a table of that row type, as :func:`.hdf5.to_polars` gives them (the
+    files of a night share it)."""
+    return to_polars(np.empty(0, row_type)).schema
+
+
+def read_magic_table(
+    path: Path, columns: Sequence[str] | None = None,
+    first: tuple[Path, tuple[str, ...]] | None = None, decode_subarray: bool | None = None,
+) -> MagicTable | None:
+    """The parameter table of one MAGIC DL1 file (None, with a warning, if it has none),
     and its subarray.
 
     Parameters
@@ -157,25 +216,24 @@ def read_magic_file(
         columns than ``first``, or all its times are invalid; its times are
         checked as :func:`iter_magic_files` says.
     """
-    with open_hdf5(path) as handle:
+    with open_quickly(path) as handle:
         if not has_node(handle, MAGIC_PARAMETERS_KEY):
             log.warning("File %s has no %s table, skipping", path, MAGIC_PARAMETERS_KEY)
             return None
-        names = table_fields(handle, MAGIC_PARAMETERS_KEY)
+        node, kind = checked_table(handle, MAGIC_PARAMETERS_KEY)
+        names = kind.dtype.names
         missing = [c for c in REQUIRED_COLUMNS if c not in names]
         if missing:
             raise InvalidFileError(
                 path, f"{MAGIC_PARAMETERS_KEY} lacks column(s) {', '.join(missing)}"
             )
         check_same_columns(path, tuple(names), first)
-        present = None if columns is None else [c for c in columns if c in names]
-        frame = to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, columns=present))
-        schema = frame.schema if present is None else to_polars(
-            read_table(handle, MAGIC_PARAMETERS_KEY, rows=slice(0, 0))).schema
+        rows = read_all_rows(node, kind) if columns is None else read_rows(
+            node, columns=[c for c in columns if c in names])
         decode = first is None if decode_subarray is None else decode_subarray
         subarray = file_subarray(handle, decode=decode)
-    _check_timestamps(frame, path)
-    return MagicFile(path, frame, schema, tuple(names), subarray)
+    _check_timestamps(rows, path)
+    return MagicTable(path, rows, kind.native, subarray)
 
 
 def check_same_columns(path: Path, names: tuple[str, ...],
@@ -215,13 +273,35 @@ def read_magic_rows(
         return to_polars(read_table(handle, MAGIC_PARAMETERS_KEY, rows=rows, columns=columns))
 
 
+_RENAMED = {"obs_id": "obs_id_magic", "event_id": "event_id_magic"}
+
+
 def arrange_magic(df: pl.DataFrame) -> pl.DataFrame:
     """Rename the ids to ``*_magic`` and put the index columns first (rows kept in order)."""
-    names = {"obs_id": "obs_id_magic", "event_id": "event_id_magic"}
-    columns = [df[c].alias(names.get(c, c)) for c in df.columns]
+    columns = [df[c].alias(_RENAMED.get(c, c)) for c in df.columns]
     first = [c for c in columns if c.name in MAGIC_INDEX]
     first.sort(key=lambda c: MAGIC_INDEX.index(c.name))
     return pl.DataFrame(first + [c for c in columns if c.name not in MAGIC_INDEX])
+
+
+def arrange_rows(rows: np.ndarray, take: np.ndarray | None = None,
+                 columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """``arrange_magic(to_polars(rows[take], columns))`` without the intermediate frame: some
+    rows (all if ``take`` is None) of a table read as a structured array, arranged."""
+    names = [(c, _RENAMED.get(c, c)) for c in (columns or rows.dtype.names)]
+    first = sorted((n for n in names if n[1] in MAGIC_INDEX), key=lambda n: MAGIC_INDEX.index(n[1]))
+    order = first + [n for n in names if n[1] not in MAGIC_INDEX]
+    frame = _to_polars(rows if take is None else rows[take], [c for c, _ in order])
+    frame.columns = [name for _, name in order]
+    return frame
+
+
+def _to_polars(rows: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """:func:`.hdf5.to_polars`; by ``polars.from_numpy`` (one call) when every column is a
+    number or a boolean, which it converts alike."""
+    if all(rows.dtype[c].kind in "biuf" and not rows.dtype[c].shape for c in columns):
+        return pl.from_numpy(rows[columns])
+    return to_polars(rows, columns)
 
 
 def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
@@ -240,13 +320,8 @@ def prepare_magic(raw: pl.DataFrame) -> pl.DataFrame:
 def invalid_magic_times(frame: pl.DataFrame) -> pl.Series:
     """True where ``time_sec`` <= 0 or ``time_nanosec`` is outside 0..999999999 (or null)."""
     if not frame["time_sec"].null_count() and not frame["time_nanosec"].null_count():
-        sec, nsec = frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy()
-        with np.errstate(invalid="ignore"):  # NaN compares false: invalid
-            good = (sec > 0) & (nsec >= 0) & (nsec < 1_000_000_000)
-            for values in (sec, nsec):
-                if values.dtype.kind == "f":
-                    good &= np.isfinite(values)
-        return pl.Series("bad", ~good)
+        return pl.Series("bad", invalid_times(frame["time_sec"].to_numpy(),
+                                              frame["time_nanosec"].to_numpy()))
     sec, nsec = pl.col("time_sec"), pl.col("time_nanosec")
     bad = sec.is_null() | nsec.is_null() | (sec <= 0) | (nsec < 0) | (nsec >= 1_000_000_000)
     for name in ("time_sec", "time_nanosec"):
@@ -255,11 +330,22 @@ def invalid_magic_times(frame: pl.DataFrame) -> pl.Series:
     return frame.select(bad.alias("bad")).to_series()
 
 
-def _check_timestamps(frame: pl.DataFrame, path: Path) -> None:
-    """Warn about invalid and backward times in one file; reject it if all are invalid."""
-    bad = invalid_magic_times(frame)
+def invalid_times(sec: np.ndarray, nsec: np.ndarray) -> np.ndarray:
+    """:func:`invalid_magic_times` of numpy columns (without nulls)."""
+    with np.errstate(invalid="ignore"):  # NaN compares false: invalid
+        good = (sec > 0) & (nsec >= 0) & (nsec < 1_000_000_000)
+        for values in (sec, nsec):
+            if values.dtype.kind == "f":
+                good &= np.isfinite(values)
+    return ~good
+
+
+def _check_timestamps(rows: np.ndarray, path: Path) -> None:
+    """Warn about invalid and backward times in one file (a structured array); reject it if
+    all are invalid."""
+    bad = invalid_times(rows["time_sec"], rows["time_nanosec"])
     n_bad = int(bad.sum())
-    if n_bad and n_bad == frame.height:
+    if n_bad and n_bad == len(rows):
         raise InvalidFileError(
             path, f"all {n_bad} events have an invalid time (time_sec <= 0 or time_nanosec "
             "outside 0..999999999)"
@@ -267,12 +353,12 @@ def _check_timestamps(frame: pl.DataFrame, path: Path) -> None:
     if n_bad:
         log.warning(
             "%s: %d of %d events have an invalid time (time_sec <= 0 or time_nanosec outside "
-            "0..999999999); dropped", path, n_bad, frame.height,
+            "0..999999999); dropped", path, n_bad, len(rows),
         )
-    good = ~bad.to_numpy()
-    tel, obs, event = (frame[c].to_numpy()[good] for c in ("tel_id", "obs_id", "event_id"))
+    good = ~bad
+    tel, obs, event = (rows[c][good] for c in ("tel_id", "obs_id", "event_id"))
     order = np.lexsort((event, obs, tel))  # by telescope, then event id
-    ns = magic_ns(frame["time_sec"].to_numpy()[good], frame["time_nanosec"].to_numpy()[good])
+    ns = magic_ns(rows["time_sec"][good], rows["time_nanosec"][good])
     ns, tel = ns[order], tel[order]
     backward = int(np.count_nonzero((np.diff(ns) < 0) & (tel[1:] == tel[:-1])))
     if backward:

@@ -13,7 +13,12 @@ import pytest
 from lmcoinc.batch.cache_runs import prepare_files
 from lmcoinc.batch.workers import WorkerPool
 from lmcoinc.errors import InvalidFileError, OutputError
-from lmcoinc.io.magic import MAGIC_PARAMETERS_KEY, arrange_magic, invalid_magic_times
+from lmcoinc.io.magic import (
+    MAGIC_PARAMETERS_KEY,
+    arrange_magic,
+    invalid_magic_times,
+    read_magic_file,
+)
 from lmcoinc.io.magic_cache import TIME_COLUMN
 from lmcoinc.io.timestamps import magic_ns
 
@@ -105,3 +110,37 @@ def test_a_run_that_cannot_be_written(night, tmp_path, jobs):
         _prepare_files(night.magic_files[:3], gone, jobs)
     assert str(err.value) == (
         f"{gone / 'run-00000.arrow'}: cannot write (no such file or directory)")
+
+
+def _run_as_polars(path, directory):
+    """The cache run of a file written as its polars frame gives it (the rows with a valid
+    time, arranged, stably sorted by time, with the time column)."""
+    raw = read_magic_file(path, decode_subarray=False).frame
+    bad = invalid_magic_times(raw).to_numpy()
+    frame = arrange_magic(raw.filter(~bad))
+    t = magic_ns(frame["time_sec"].to_numpy(), frame["time_nanosec"].to_numpy())
+    order = np.argsort(t, kind="stable")
+    out = directory / "polars.arrow"
+    frame[order].hstack([pl.Series(TIME_COLUMN, t[order], dtype=pl.Int64)]).write_ipc(
+        out, compression="uncompressed")
+    return out, arrange_magic(raw.filter(bad).select("obs_id", "event_id", "tel_id")), raw
+
+
+def test_run_written_from_the_arrays_is_the_polars_one(night, tmp_path):
+    path = tmp_path / night.magic_files[0].name
+    shutil.copy(night.magic_files[0], path)
+
+    def shuffle(nsec):  # times out of order, a few invalid
+        nsec[20:60] = nsec[20:60][::-1].copy()
+        nsec[[5, 70]] = -1
+
+    modify_column(path, MAGIC_PARAMETERS_KEY, "time_nanosec", shuffle)
+    modify_column(path, MAGIC_PARAMETERS_KEY, "event_id", lambda e: e.__setitem__([8, 9], e[7]))
+    (found,) = prepare_files([path], tmp_path)
+    expected, invalid_ids, raw = _run_as_polars(path, tmp_path)
+    assert np.any(np.diff(raw["time_nanosec"].to_numpy()[10:65]) < 0)  # sorted by the run
+    assert found.run.path.read_bytes() == expected.read_bytes()
+    assert found.invalid_ids.equals(invalid_ids) and found.invalid_ids.height == 2
+    assert found.repeated.rows() == [(int(raw["obs_id"][7]), int(raw["event_id"][7]),
+                                      int(raw["tel_id"][7]))]
+    assert found.schema == raw.schema and found.names == tuple(raw.columns)

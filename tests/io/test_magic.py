@@ -13,19 +13,23 @@ import polars as pl
 import pytest
 
 from lmcoinc.errors import InvalidFileError
+from lmcoinc.io.hdf5 import to_polars
 from lmcoinc.io.magic import (
     MAGIC_INDEX,
     MAGIC_PARAMETERS_KEY,
     REQUIRED_COLUMNS,
     arrange_magic,
+    arrange_rows,
     check_same_columns,
     check_tel_ids,
     find_magic_files,
     invalid_magic_times,
+    invalid_times,
     iter_magic_files,
     prepare_magic,
     read_magic_file,
     read_magic_rows,
+    read_magic_table,
 )
 
 from ..helpers.badinputs import MAGIC_FILTERS, drop_column, modify_column
@@ -188,6 +192,48 @@ def test_invalid_magic_times_of_each_type():
     frame = pl.DataFrame({"time_sec": [1.0, 0.0, 1.0, np.nan, 1.0, None, 1.0],
                           "time_nanosec": [0, 5, -1, 5, 999_999_999, 5, None]})
     assert invalid_magic_times(frame).to_list() == [False, True, True, True, False, True, True]
+
+
+def test_invalid_times_of_numpy_columns_as_of_a_frame():
+    sec = np.array([1.0, 0.0, 1.0, np.nan, 1.0, -np.inf, 2.0])
+    nsec = np.array([0, 5, -1, 5, 999_999_999, 5, 1_000_000_000])
+    frame = pl.DataFrame({"time_sec": sec, "time_nanosec": nsec})
+    assert invalid_times(sec, nsec).tolist() == invalid_magic_times(frame).to_list()
+    assert invalid_times(sec, nsec).tolist() == [False, True, True, True, False, True, True]
+
+
+def test_read_magic_table_is_what_read_magic_file_reads(magic_subruns):
+    path = magic_subruns.magic_files[0]
+    table, found = read_magic_table(path), read_magic_file(path)
+    assert to_polars(table.rows).equals(found.frame)
+    assert table.schema == found.schema and table.names == found.names
+    wanted = ["time_diff", *REQUIRED_COLUMNS]
+    part = read_magic_table(path, columns=wanted)
+    assert part.rows.dtype.names == tuple(wanted) and part.schema == found.schema
+    assert to_polars(part.rows).equals(found.frame.select(wanted))
+
+
+@pytest.mark.parametrize("columns", [None, ("obs_id", "event_id", "tel_id"),
+                                     ("intensity", "tel_id", "event_id")])
+def test_arrange_rows_is_arrange_magic_of_the_frame(magic_subruns, columns):
+    rows = read_magic_table(magic_subruns.magic_files[0]).rows
+    n = len(rows)
+    for take in (None, np.arange(n)[::-1], np.array([3, 0, 7]), np.array([], dtype=np.int64)):
+        frame = to_polars(rows, columns)
+        expected = arrange_magic(frame if take is None else frame[take])
+        ours = arrange_rows(rows, take, columns)
+        assert ours.equals(expected) and ours.schema == expected.schema
+
+
+def test_arrange_rows_of_every_column_kind():
+    rows = np.zeros(4, [("event_id", "<i8"), ("flag", "?"), ("tel_id", "<u2"), ("x", "<f4"),
+                        ("obs_id", "<u8"), ("name", "S3"), ("pixels", "?", (3,))])
+    rows["event_id"], rows["flag"], rows["name"] = [4, 3, 2, 1], [1, 0, 1, 0], b"ab"
+    rows["pixels"][:, 1] = True
+    for columns in (None, ["obs_id", "flag", "x", "tel_id", "event_id"]):  # polars' numpy too
+        expected = arrange_magic(to_polars(rows, columns)[[3, 1]])
+        ours = arrange_rows(rows, np.array([3, 1]), columns)
+        assert ours.equals(expected) and ours.schema == expected.schema
 
 
 def test_check_tel_ids():

@@ -15,6 +15,7 @@ from lmcoinc.errors import InvalidFileError
 from lmcoinc.io.subarray import (
     check_same_subarrays,
     default_lst_subarray,
+    file_subarray,
     lst_subarray,
     read_raw_subarray,
 )
@@ -146,6 +147,32 @@ def test_check_same_subarrays_first_without_subarray(good, tmp_path):
     with pytest.raises(InvalidFileError) as err:
         check_same_subarrays(files)
     assert err.value.path == files[0] and err.value.problem == "no subarray description"
+
+
+def _stored(path: Path) -> tuple | None:
+    with h5py.File(path) as handle:
+        return file_subarray(handle).stored
+
+
+@pytest.mark.parametrize("change", [_move_telescope, _rename_subarray, _other_focal_length])
+def test_stored_subarrays_equal_for_copies_not_for_changes(good, tmp_path, change):
+    files, bad = _differing_copy(good, tmp_path, change)
+    first = _stored(files[0])
+    tables_, _ = first
+    assert len(tables_) == 6  # layout, optics, and two cameras' geometry and readout
+    assert _stored(files[1]) == first and _stored(bad) != first
+    remove_node(bad, LAYOUT_KEY)
+    assert _stored(bad) is None  # then decoded by check_same_subarrays
+
+
+def test_stored_subarrays_of_contiguous_datasets(good, tmp_path):
+    files = four_magic_files(good, tmp_path)
+    for path, value in zip(files[:3], (1, 1, 2), strict=True):
+        with h5py.File(path, "a") as handle:
+            handle[f"{INSTRUMENT}/telescope/extra"] = [value, 0]  # not chunked
+    stored = [_stored(path) for path in files]
+    assert stored[0] == stored[1] != stored[2]
+    assert stored[3] != stored[0] and len(stored[0][0]) == len(stored[3][0]) + 1
 
 
 # --- LST-1 files of lstchain < 0.10 ---------------------------------------------------
