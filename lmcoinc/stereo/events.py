@@ -225,8 +225,12 @@ def _gather(rows: pl.DataFrame, fetch: dict[int, Fetch]) -> pl.DataFrame:
     found = [np.flatnonzero(source == s) for s in np.unique(source)]
     parts = pl.concat([fetch[int(source[at[0]])](position[at]) for at in found],
                       how="vertical_relaxed")
-    order = np.concatenate(found)
-    return parts if np.all(order[1:] > order[:-1]) else parts[np.argsort(order)]
+    order = np.concatenate(found)  # a permutation of the rows: its inverse puts them back
+    if np.all(order[1:] > order[:-1]):
+        return parts
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return parts[back]
 
 
 def merge_equal_rows(
