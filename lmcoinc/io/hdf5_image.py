@@ -192,12 +192,14 @@ def _filled(image: bytes | memoryview, rows: list[TableRows], attributes: dict[s
     """The file image ``image`` with the rows of its (empty) tables, root attributes, and
     each (source image, top-level group) copied into it."""
     import h5py
+    from h5py import h5d
 
     buffer = io.BytesIO(image)
     del image
     with h5py.File(buffer, "r+") as out:
         for table in rows:
-            _write_rows(out[f"{table.where.rstrip('/')}/{table.name}"].id, table.blocks)
+            path = f"{table.where.rstrip('/')}/{table.name}"
+            _write_rows(h5d.open(out.id, path.encode()), table.blocks)
         for key, value in attributes.items():
             _write_string_attribute(out.id, key, value)
         for source, group in groups:
