@@ -93,14 +93,16 @@ def output_names(
     return out
 
 
-def to_structured(frame: pl.DataFrame) -> np.ndarray:
-    """A polars frame as a numpy structured array (nulls as NaN)."""
+def to_structured(frame: pl.DataFrame, exclude: Sequence[str] = ()) -> np.ndarray:
+    """A polars frame as a numpy structured array (nulls as NaN), but the columns
+    ``exclude``."""
     columns = {}
-    for name in frame.columns:
-        col = frame[name]
+    for col in frame.get_columns():
+        if col.name in exclude:
+            continue
         if col.null_count():
             col = col.cast(pl.Float64).fill_null(np.nan)
-        columns[name] = col.to_numpy()
+        columns[col.name] = col.to_numpy()
     dtype = np.dtype([(name, arr.dtype) for name, arr in columns.items()])
     out = np.empty(frame.height, dtype=dtype)
     for name, arr in columns.items():
@@ -125,7 +127,7 @@ class _Hdf5Sink:
         self.drop = PARQUET_ONLY.get(name, ())
 
     def write(self, block: pl.DataFrame) -> None:
-        data = to_structured(block.drop(self.drop, strict=False))
+        data = to_structured(block, exclude=self.drop)
         if self.rows is None:
             self.rows = self.image.add_table(*hdf5_node(self.name), data.dtype)
         self.rows.append(data)

@@ -129,6 +129,8 @@ def test_to_structured():
     ints = to_structured(pl.DataFrame({"n": [1, None, 3]}))
     assert ints.dtype["n"] == np.float64 and np.isnan(ints["n"]).tolist() == [False, True, False]
     assert to_structured(frame.head(0)).dtype == data.dtype
+    without = to_structured(_events(), exclude=("timestamp_ns", "not_a_column"))
+    assert without.dtype == data.dtype and without.tobytes() == data.tobytes()
 
 
 def test_parquet_frames_are_the_tables_in_the_parquet_schema():
