@@ -16,6 +16,7 @@ where the timed passes spent their time (cProfile).
 from __future__ import annotations
 
 import argparse
+import os
 import cProfile
 import logging
 import pstats
@@ -74,7 +75,7 @@ def main() -> None:
                 first += time.process_time() - start
     if profile is not None:
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(60)
     medians = [statistics.median(t) for t in times]
     total = sum(medians)
     print(f"write, median of {args.passes} passes: {total:.3f} s CPU for {len(found)} "
