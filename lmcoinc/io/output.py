@@ -93,14 +93,16 @@ def output_names(
     return out
 
 
-def to_structured(frame: pl.DataFrame) -> np.ndarray:
-    """A polars frame as a numpy structured array (nulls as NaN)."""
+def to_structured(frame: pl.DataFrame, exclude: Sequence[str] = ()) -> np.ndarray:
+    """A polars frame as a numpy structured array (nulls as NaN), but the columns
+    ``exclude``."""
     columns = {}
-    for name in frame.columns:
-        col = frame[name]
+    for col in frame.get_columns():
+        if col.name in exclude:
+            continue
         if col.null_count():
             col = col.cast(pl.Float64).fill_null(np.nan)
-        columns[name] = col.to_numpy()
+        columns[col.name] = col.to_numpy()
     dtype = np.dtype([(name, arr.dtype) for name, arr in columns.items()])
     out = np.empty(frame.height, dtype=dtype)
     for name, arr in columns.items():
@@ -114,44 +116,21 @@ def parquet_frames(tables_: dict[str, pl.DataFrame], magic_tel_ids: Sequence[int
     return {name: parquet_frame(name, frame, magic_tel_ids) for name, frame in tables_.items()}
 
 
-_DESCRIPTIONS: dict[np.dtype, Any] = {}
-
-
-def _description(dtype: np.dtype, params: dict[str, Any]) -> Any:
-    """The PyTables description of a table's dtype, built once per dtype in a process
-    (``create_table(obj=data)`` builds it every time: a third of the creation's cost)."""
-    found = _DESCRIPTIONS.get(dtype)
-    if found is None:
-        from tables.description import descr_from_dtype
-
-        if len(_DESCRIPTIONS) >= 64:
-            _DESCRIPTIONS.clear()
-        found = _DESCRIPTIONS[dtype] = descr_from_dtype(dtype, ptparams=params)[0]
-    return found
-
-
 class _Hdf5Sink:
-    """A table of an HDF5 file, created with the first block, appended to by the others;
-    the Parquet-only columns (:data:`~.columns.PARQUET_ONLY`) are left out."""
+    """A table of an HDF5 file (:meth:`~.hdf5_image.HDF5Image.add_table`), its type that of
+    the first block; the Parquet-only columns (:data:`~.columns.PARQUET_ONLY`) are left out."""
 
     key = "hdf5"
 
-    def __init__(self, handle: Any, name: str) -> None:
-        self.handle, self.name, self.table, self.dtype = handle, name, None, None
+    def __init__(self, image: HDF5Image, name: str) -> None:
+        self.image, self.name, self.rows = image, name, None
         self.drop = PARQUET_ONLY.get(name, ())
 
     def write(self, block: pl.DataFrame) -> None:
-        data = to_structured(block.drop(self.drop, strict=False))
-        if self.table is None:
-            group, node = hdf5_node(self.name)
-            # as create_table(obj=data) does, with the description built once per dtype
-            description = _description(data.dtype, self.handle.params)
-            self.table = self.handle.create_table(group, node, description,
-                                                  createparents=True)
-            self.table.append(data)
-            self.dtype = data.dtype
-        else:
-            self.table.append(data.astype(self.dtype, copy=False))
+        data = to_structured(block, exclude=self.drop)
+        if self.rows is None:
+            self.rows = self.image.add_table(*hdf5_node(self.name), data.dtype)
+        self.rows.append(data)
 
     def close(self) -> None:
         pass
@@ -330,7 +309,7 @@ class SubrunWriter:
             raise ValueError(f"table {name}: no Parquet file for it, or written already")
         sinks: list = []
         if hdf5:
-            sinks.append(_Hdf5Sink(self._output().handle(), name))
+            sinks.append(_Hdf5Sink(self._output(), name))
             self._hdf5_tables.add(name)
         if parquet:
             self._parquet[name] = _ParquetSink(self._temps[name], name, self.magic_tel_ids,
@@ -354,16 +333,14 @@ class SubrunWriter:
         """The HDF5 file, to add to it after its tables (the subarray, images) with the
         writers of :mod:`lmcoinc.io`.
 
-        The first call ends the HDF5 tables: the provenance attributes follow them
-        in the file.
+        The first call ends the HDF5 tables; the provenance attributes are written
+        with them when the file is saved.
         """
         image = self._output()
         if not self._tables_done:
             self._tables_done = True
             if self.provenance is not None:
-                attrs = image.handle().root._v_attrs
-                for key, value in hdf5_attributes(self.provenance).items():
-                    attrs[key] = value
+                image.set_attributes(hdf5_attributes(self.provenance))
         return image
 
     def commit(self) -> dict[str, Path]:

@@ -44,13 +44,18 @@ _ARROW_SCHEMA = "ARROW:schema"
 _CLASSIC_TYPES = {na.Type.STRING_VIEW: na.large_string, na.Type.BINARY_VIEW: na.large_binary}
 
 
-def _cast(schema: pl.Schema, name: str) -> pl.Expr:
-    dtype = schema[name]
+def _parquet_type(name: str, dtype: pl.DataType) -> pl.DataType:
+    """The type of a column in the Parquet schema."""
     if dtype.is_integer() or (name in INTEGER_IDS and dtype.is_numeric()):
-        return pl.col(name).cast(pl.Int64)
+        return pl.Int64
     if dtype.is_float():
-        return pl.col(name).cast(pl.Float64)
-    return pl.col(name)
+        return pl.Float64
+    return dtype
+
+
+def _cast(schema: pl.Schema, name: str) -> pl.Expr:
+    dtype = _parquet_type(name, schema[name])
+    return pl.col(name) if dtype == schema[name] else pl.col(name).cast(dtype)
 
 
 def parquet_frame(table: str, frame: pl.DataFrame,
@@ -80,8 +85,10 @@ def parquet_frame(table: str, frame: pl.DataFrame,
     Schema([('obs_id_lst', Int64), ('n', Int64)])
     """
     schema = frame.schema  # built once: each ``frame.schema`` builds a new one
-    if table != "profile":
-        return frame.select(_cast(schema, c) for c in schema)
+    if table != "profile":  # only the columns of other types are cast
+        casts = {c: dtype for c, old in schema.items()
+                 if (dtype := _parquet_type(c, old)) != old}
+        return frame.cast(casts) if casts else frame
     per_tel = [f"n_coincidence_tel1{tel_id}" for tel_id in sorted(magic_tel_ids)]
     columns = [pl.col("time_offset").cast(pl.Float64)]
     for name in per_tel:
@@ -109,14 +116,30 @@ def arrow_schema(table: str, schema: pl.Schema, provenance: str | None = None) -
         A struct whose fields carry ``unit`` and ``description``, whose metadata
         carries ``provenance`` under the key ``lmcoinc``; strings as ``large_string``.
     """
-    fields = []
-    for field in na.Schema(schema).fields:
-        column = describe(table, field.name)
-        fields.append(na.Schema(_classic(field), name=field.name, nullable=field.nullable,
-                                metadata={"unit": column.unit,
-                                          "description": column.description}))
+    fields = _fields(table, tuple(schema.items()))
     return na.Schema(na.struct(fields),
                      metadata=None if provenance is None else {KEY: provenance})
+
+
+_FIELDS: dict[tuple[str, tuple], list[na.Schema]] = {}
+
+
+def _fields(table: str, columns: tuple[tuple[str, pl.DataType], ...]) -> list[na.Schema]:
+    """The Arrow fields of a table's columns (name, polars type), with their unit and
+    description: made once per table and columns in a process."""
+    key = (table, columns)
+    found = _FIELDS.get(key)
+    if found is None:
+        found = []
+        for field in na.Schema(pl.Schema(columns)).fields:
+            column = describe(table, field.name)
+            found.append(na.Schema(_classic(field), name=field.name, nullable=field.nullable,
+                                   metadata={"unit": column.unit,
+                                             "description": column.description}))
+        if len(_FIELDS) >= 64:
+            _FIELDS.clear()
+        _FIELDS[key] = found
+    return found
 
 
 def _classic(field: na.Schema) -> na.Schema:

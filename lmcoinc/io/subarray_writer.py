@@ -160,11 +160,20 @@ def _template(lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]) -> 
 
 def _fingerprint(subarrays: list[RawSubarray], tel_ids: dict[str, int]) -> str:
     """A digest of what the output subarray is made of: the tables and attributes of the
-    input subarrays (their pickles: equal bytes, equal contents), the telescopes in use,
-    the ctapipe version."""
-    made_of = [(raw.tables, raw.attrs) for raw in subarrays]
+    input subarrays (numpy values by type and bytes: equal bytes, equal contents), the
+    telescopes in use, the ctapipe version."""
+    made_of = [([(k, _plain(v)) for k, v in raw.tables.items()],
+                [(k, [(n, _plain(v)) for n, v in a.items()]) for k, a in raw.attrs.items()])
+               for raw in subarrays]
     payload = (made_of, sorted(tel_ids.items()), _ctapipe_version(subarrays[0]))
     return hashlib.sha256(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """A numpy value as (type, dtype, shape, bytes), which pickle quickly; others as they are."""
+    if isinstance(value, np.ndarray | np.generic) and value.dtype.kind != "O":
+        return type(value).__name__, value.dtype.str, value.shape, value.tobytes()
+    return value
 
 
 def _write_subarray(

@@ -219,14 +219,39 @@ def _log_combos(per_event: np.ndarray, combos: dict[str, list[int]]) -> None:
 Fetch = Callable[[np.ndarray], pl.DataFrame]
 
 
-def _gather(rows: pl.DataFrame, fetch: dict[int, Fetch]) -> pl.DataFrame:
-    """The parameters of ``rows`` (their ``source`` and ``position``), in their order."""
+@dataclass(frozen=True)
+class _Split:
+    """Where some rows come from: per source, its positions; and how to put the rows of
+    the sources, one source after the other, back in order (None: they are)."""
+
+    sources: list[int]
+    positions: list[np.ndarray]
+    back: np.ndarray | None
+
+
+def _split(rows: pl.DataFrame) -> _Split:
+    """The :class:`_Split` of ``rows`` (their ``source`` and ``position``)."""
     source, position = rows["source"].to_numpy(), rows["position"].to_numpy()
     found = [np.flatnonzero(source == s) for s in np.unique(source)]
-    parts = pl.concat([fetch[int(source[at[0]])](position[at]) for at in found],
+    order = np.concatenate(found)  # a permutation of the rows: its inverse puts them back
+    back = None
+    if not np.all(order[1:] > order[:-1]):
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+    return _Split([int(source[at[0]]) for at in found], [position[at] for at in found], back)
+
+
+def _take(split: _Split, fetch: dict[int, Fetch]) -> pl.DataFrame:
+    """The parameters of the rows of ``split``, in their order."""
+    parts = pl.concat([fetch[s](at) for s, at in zip(split.sources, split.positions,
+                                                     strict=True)],
                       how="vertical_relaxed")
-    order = np.concatenate(found)
-    return parts if np.all(order[1:] > order[:-1]) else parts[np.argsort(order)]
+    return parts if split.back is None else parts[split.back]
+
+
+def _gather(rows: pl.DataFrame, fetch: dict[int, Fetch]) -> pl.DataFrame:
+    """The parameters of ``rows`` (their ``source`` and ``position``), in their order."""
+    return _take(_split(rows), fetch)
 
 
 def merge_equal_rows(
@@ -302,8 +327,10 @@ class StereoEvents:
 
     def block(self, plan: pl.DataFrame) -> pl.DataFrame:
         """The table's rows for some rows of the plan."""
-        if plan.height:
-            data = _gather(plan, self.fetch).cast(self.schema)
+        split = _split(plan) if plan.height else None
+        if split is not None:
+            data = _take(split, self.fetch)
+            data = data if data.schema == self.schema else data.cast(self.schema)
         else:
             data = pl.DataFrame(schema=self.schema)
         head = plan.select(*_KEY, "tel_id", *_MAGIC_KEY, *_LST_KEY)
@@ -311,7 +338,7 @@ class StereoEvents:
         block = pl.concat([head, data.select(self.parameters), tail], how="horizontal")
         if self.times is None or "timestamp" not in block.columns:
             return block
-        exact = (_gather(plan, self.times) if plan.height
+        exact = (_take(split, self.times) if split is not None
                  else pl.DataFrame(schema={"timestamp_ns": pl.Int64}))
         return block.insert_column(block.get_column_index("timestamp") + 1,
                                    exact.get_column("timestamp_ns"))

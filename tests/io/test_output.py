@@ -129,6 +129,8 @@ def test_to_structured():
     ints = to_structured(pl.DataFrame({"n": [1, None, 3]}))
     assert ints.dtype["n"] == np.float64 and np.isnan(ints["n"]).tolist() == [False, True, False]
     assert to_structured(frame.head(0)).dtype == data.dtype
+    without = to_structured(_events(), exclude=("timestamp_ns", "not_a_column"))
+    assert without.dtype == data.dtype and without.tobytes() == data.tobytes()
 
 
 def test_parquet_frames_are_the_tables_in_the_parquet_schema():
@@ -233,14 +235,13 @@ def test_parquet_and_hdf5_tables_of_their_own(tmp_path):
 
 
 def test_the_hdf5_image_takes_what_follows_the_tables(tmp_path):
-    """What the caller adds to the HDF5 file (the subarray, images) is saved with it, after
-    the tables and the provenance; no table may follow."""
+    """What the caller adds to the HDF5 file (the subarray, images) is saved with it, and so
+    are the tables and the provenance; no table may follow."""
     finals = _finals(tmp_path)
     with SubrunWriter(finals, provenance=DOCUMENT) as out:
         for name, frame in (("events", _events()), ("feature", FEATURE), ("profile", PROFILE)):
             out.write_table(name, frame, parquet=name != "profile")
         image = out.hdf5_image()
-        assert image.handle().root._v_attrs[KEY] == json.dumps(DOCUMENT)
         image.handle().create_array("/configuration", "extra", np.arange(3),
                                     createparents=True)
         assert out.hdf5_image() is image
@@ -250,6 +251,8 @@ def test_the_hdf5_image_takes_what_follows_the_tables(tmp_path):
         out.commit()
     with tables.open_file(str(finals["hdf5"])) as handle:
         assert handle.get_node("/configuration/extra").read().tolist() == [0, 1, 2]
+        assert handle.root._v_attrs[KEY] == json.dumps(DOCUMENT)
+        assert handle.get_node("/events/parameters").nrows == _events().height
     assert pl.read_parquet(finals["profile"]).equals(PROFILE)
 
 

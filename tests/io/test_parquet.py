@@ -29,6 +29,7 @@ def test_ids_that_may_be_missing_are_nullable_integers():
                                     "intensity": pl.Float64, "name": pl.String})
     assert out["obs_id_lst"].to_list() == [3265, None]
     assert out["intensity"].to_list() == [1.5, 2.5]
+    assert parquet_frame("events", out) is out  # in the Parquet schema already: as it is
 
 
 def test_profile_has_a_column_per_configured_telescope():
@@ -186,3 +187,23 @@ def test_an_error_of_the_writer_is_raised(monkeypatch):
             stream.write(pl.DataFrame({"event_id": [1]}))
         stream.close()
     assert not _writers()
+
+
+def test_the_fields_of_a_schema_are_made_once_and_the_same(monkeypatch):
+    """The Arrow fields of a table's columns are kept for the next file of the same columns
+    (each with its own provenance); other columns make their own."""
+    from lmcoinc.io import parquet
+
+    monkeypatch.setattr(parquet, "_FIELDS", {})
+    frame = pl.DataFrame({"obs_id": [1], "intensity": [2.0], "warnings": [["a"]]})
+    first = pa.schema(arrow_schema("events", frame.schema, "one"))
+    again = pa.schema(arrow_schema("events", frame.schema, "two"))
+    assert len(parquet._FIELDS) == 1
+    assert again.remove_metadata() == first.remove_metadata()
+    assert [f.metadata for f in again] == [f.metadata for f in first]
+    assert (first.metadata, again.metadata) == ({b"lmcoinc": b"one"}, {b"lmcoinc": b"two"})
+    other = pa.schema(arrow_schema("events", frame.drop("warnings").schema))
+    assert len(parquet._FIELDS) == 2 and other.names == ["obs_id", "intensity"]
+    monkeypatch.setattr(parquet, "_FIELDS", {})  # made afresh: the same schema
+    assert pa.schema(arrow_schema("events", frame.schema, "two")).equals(
+        again, check_metadata=True)

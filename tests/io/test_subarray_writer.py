@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from numpy.lib import recfunctions as rfn
 
@@ -140,3 +141,30 @@ def test_write_subarray_into_images_is_a_copy_of_one_written_once(good, tmp_path
         k: v for k, v in hdf5_contents(direct).items() if k.startswith("configuration")}
     assert hdf5_contents(tmp_path / "b.h5") == contents
     assert hdf5_contents(tmp_path / "c.h5") != contents
+
+
+def test_the_fingerprint_follows_every_table_byte_and_attribute(good):
+    """Subarrays read twice share a fingerprint; a changed table byte, attribute value or
+    attribute type (the same number as another numpy type) gives another."""
+    import copy
+
+    from lmcoinc.io.subarray import LAYOUT, OPTICS
+
+    lst, magic = lst_subarray(lst_file(good)), check_same_subarrays(magic_files(good))
+    key = subarray_writer._fingerprint([lst, magic], DEFAULT_TEL_IDS)
+    assert subarray_writer._fingerprint(
+        [lst_subarray(lst_file(good)), magic], DEFAULT_TEL_IDS) == key
+    changed = []
+    for change in ("table", "value", "type"):
+        other = copy.deepcopy(lst)
+        if change == "table":
+            other.tables[OPTICS] = other.tables[OPTICS].copy()
+            other.tables[OPTICS].view(np.uint8)[-1] ^= 1
+        else:
+            name = next(n for n, v in other.attrs[LAYOUT].items() if isinstance(v, np.floating))
+            value = other.attrs[LAYOUT][name]
+            other.attrs[LAYOUT][name] = (value + 1 if change == "value"
+                                         else np.float32(value) if value.dtype == np.float64
+                                         else np.float64(value))
+        changed.append(subarray_writer._fingerprint([other, magic], DEFAULT_TEL_IDS))
+    assert len({key, *changed}) == 4

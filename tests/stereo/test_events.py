@@ -151,3 +151,19 @@ def test_stereo_matches_reference(case):
     for col in want.columns:
         np.testing.assert_array_equal(got[col].to_numpy(dtype=float, na_value=np.nan),
                                       want[col].to_numpy(dtype=float), err_msg=col)
+
+
+@given(st.lists(st.tuples(st.sampled_from([FROM_LST, FROM_MAGIC]),
+                          st.integers(0, 20)), min_size=1, max_size=40))
+@settings(max_examples=50, deadline=None)
+def test_gather_gives_each_row_its_parameters_in_plan_order(refs):
+    """Rows of both sources in any order (and repeats) get their source's parameters at their
+    position, in the order of the rows."""
+    from lmcoinc.stereo.events import _gather
+
+    values = {FROM_LST: np.arange(21) * 10.0, FROM_MAGIC: -np.arange(21) * 1.0}
+    fetch = {s: (lambda at, s=s: pl.DataFrame({"x": values[s][at]})) for s in values}
+    rows = pl.DataFrame({"source": [s for s, _ in refs], "position": [p for _, p in refs]},
+                        schema={"source": pl.Int8, "position": pl.Int64})
+    found = _gather(rows, fetch)["x"].to_list()
+    assert found == [values[s][p] for s, p in refs]
