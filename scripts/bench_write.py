@@ -16,9 +16,9 @@ where the timed passes spent their time (cProfile).
 from __future__ import annotations
 
 import argparse
-import os
 import cProfile
 import logging
+import os
 import pstats
 import shutil
 import statistics
