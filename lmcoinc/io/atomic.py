@@ -131,12 +131,15 @@ def atomic_outputs(finals: dict[str, Path]) -> Iterator[dict[str, Path]]:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise OutputError(f"{directory}: cannot create ({write_error_text(err)})") from None
+    committed = False
     try:
         yield temps
         _commit(temps, finals)
+        committed = True  # every temporary file renamed: none is left to remove
     finally:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
+        if not committed:
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
 
 
 @contextmanager

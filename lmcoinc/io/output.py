@@ -340,7 +340,7 @@ class SubrunWriter:
         if not self._tables_done:
             self._tables_done = True
             if self.provenance is not None:
-                image.set_attributes(hdf5_attributes(self.provenance))
+                image.set_attributes(hdf5_attributes(self.provenance, self._text))
         return image
 
     def commit(self) -> dict[str, Path]:

@@ -166,9 +166,11 @@ def provenance(
     }
 
 
-def hdf5_attributes(document: dict[str, Any]) -> dict[str, str]:
-    """The HDF5 root attributes of a provenance document: plain strings only."""
-    return {KEY: json.dumps(document), "lmcoinc_version": str(document["lmcoinc_version"]),
+def hdf5_attributes(document: dict[str, Any], text: str | None = None) -> dict[str, str]:
+    """The HDF5 root attributes of a provenance document: plain strings only (``text``: the
+    document's JSON text, if already made)."""
+    return {KEY: json.dumps(document) if text is None else text,
+            "lmcoinc_version": str(document["lmcoinc_version"]),
             "lmcoinc_config": str(document["config"])}
 
 

@@ -6,6 +6,7 @@ import base64
 import io
 import threading
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -192,8 +193,6 @@ def test_an_error_of_the_writer_is_raised(monkeypatch):
 def test_the_fields_of_a_schema_are_made_once_and_the_same(monkeypatch):
     """The Arrow fields of a table's columns are kept for the next file of the same columns
     (each with its own provenance); other columns make their own."""
-    from lmcoinc.io import parquet
-
     monkeypatch.setattr(parquet, "_FIELDS", {})
     frame = pl.DataFrame({"obs_id": [1], "intensity": [2.0], "warnings": [["a"]]})
     first = pa.schema(arrow_schema("events", frame.schema, "one"))
@@ -207,3 +206,23 @@ def test_the_fields_of_a_schema_are_made_once_and_the_same(monkeypatch):
     monkeypatch.setattr(parquet, "_FIELDS", {})  # made afresh: the same schema
     assert pa.schema(arrow_schema("events", frame.schema, "two")).equals(
         again, check_metadata=True)
+
+
+def test_files_are_zstd_compressed_at_the_chosen_level():
+    """zstd at ZSTD_LEVEL: the column chunks say zstd; the file is the one polars writes at
+    that level, smaller than uncompressed."""
+    from lmcoinc.io.parquet import ZSTD_LEVEL
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"intensity": rng.normal(100, 10, 5000).round(2),
+                          "n_pixels": rng.integers(0, 50, 5000)})
+    buffer = io.BytesIO()
+    write_parquet(buffer, "events", frame)
+    chunk = pq.ParquetFile(io.BytesIO(buffer.getvalue())).metadata.row_group(0).column(0)
+    assert chunk.compression == "ZSTD"
+    plain, other = io.BytesIO(), io.BytesIO()
+    frame.write_parquet(plain, compression="uncompressed")
+    frame.write_parquet(other, compression="zstd", compression_level=ZSTD_LEVEL + 9)
+    assert len(buffer.getvalue()) < len(plain.getvalue())
+    assert len(buffer.getvalue()) != len(other.getvalue())  # the level is the one given
+    assert pl.read_parquet(io.BytesIO(buffer.getvalue())).equals(frame)

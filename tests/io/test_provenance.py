@@ -70,6 +70,7 @@ def test_hdf5_attributes_are_plain_strings_read_back(tmp_path):
             value = handle.attrs[key]
             assert isinstance(value, np.bytes_), key  # a string, not a pickled object
     assert read_provenance(path) == doc
+    assert hdf5_attributes(doc, json.dumps(doc)) == hdf5_attributes(doc)  # its text given
 
 
 def test_read_provenance_of_parquet_and_errors(tmp_path):
