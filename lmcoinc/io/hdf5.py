@@ -36,6 +36,7 @@ __all__ = [
     "pytables_attribute",
     "read_rows",
     "read_table",
+    "reading_errors",
     "table",
     "table_fields",
     "to_polars",
@@ -115,7 +116,7 @@ def opened(source: str | Path | Any) -> Iterator[Any]:
 
 
 @contextmanager
-def _reading(path: str | Path, what: str) -> Iterator[None]:
+def reading_errors(path: str | Path, what: str) -> Iterator[None]:
     """Within the block, h5py's error reading ``what`` (corrupt metadata) is an
     :class:`InvalidFileError` naming the file."""
     try:
@@ -134,7 +135,7 @@ def has_node(handle: Any, key: str) -> bool:
     """
     import h5py
 
-    with _reading(handle.filename, key):
+    with reading_errors(handle.filename, key):
         if key in handle:
             return True
         group = handle["/"]
@@ -150,7 +151,7 @@ def datasets(handle: Any, group: str) -> list[tuple[str, Any]]:
     import h5py
 
     found: list[tuple[str, Any]] = []
-    with _reading(handle.filename, group):
+    with reading_errors(handle.filename, group):
         handle[group].visititems(lambda _, obj: found.append((obj.name, obj))
                                  if isinstance(obj, h5py.Dataset) else None)
     return found
@@ -162,7 +163,7 @@ def _table(handle: Any, key: str, what: str = "") -> Any:
 
     path = handle.filename
     hint = f" ({what})" if what else ""
-    with _reading(path, key):
+    with reading_errors(path, key):
         node = handle.get(key)
         if node is None:
             raise InvalidFileError(path, f"no table {key}{hint}")
@@ -229,7 +230,7 @@ def read_rows(
     """Read a table of :func:`table` (or some of its columns or rows) as a structured array,
     as :func:`read_table` does."""
     path = node.file.filename
-    with _reading(path, f"the column types of {node.name}"):
+    with reading_errors(path, f"the column types of {node.name}"):
         bools = bool_fields(node)
         slices = rows is None or (isinstance(rows, slice) and (rows.step or 1) > 0)
         as_stored = stored_layout(node, bools) if columns is None and slices else None
@@ -273,7 +274,7 @@ def attributes(node: Any) -> dict[str, Any]:
     """
     out = {}
     path = node.file.filename
-    with _reading(path, f"the attributes of {node.name}"):
+    with reading_errors(path, f"the attributes of {node.name}"):
         names = list(node.attrs)
     for name in names:
         if not isinstance(name, str):

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InvalidFileError
 from .chunks import damaged_chunk_index
-from .hdf5 import describe_error, describe_read_error, open_hdf5
+from .hdf5 import describe_read_error, open_hdf5, reading_errors
 from .hdf5_rows import (
     as_pytables,
     bool_members,
@@ -85,17 +85,6 @@ def _decoded(encoded: bytes) -> TableType:
     return TableType(stored, stored.dtype)
 
 
-@contextmanager
-def _reading(path: str | Path, what: str) -> Iterator[None]:
-    """As :mod:`.hdf5`: h5py's error reading ``what`` is an :class:`InvalidFileError`."""
-    try:
-        yield
-    except (OSError, RuntimeError, KeyError, ValueError) as err:
-        raise InvalidFileError(
-            path, f"cannot read {what}: {describe_error(err)} (file corrupted)"
-        ) from None
-
-
 def checked_table(handle: Any, key: str, what: str = "") -> tuple[Any, TableType]:
     """The dataset of a table, checked as :func:`.hdf5.table` does, and its type.
 
@@ -108,7 +97,7 @@ def checked_table(handle: Any, key: str, what: str = "") -> tuple[Any, TableType
 
     path = handle.filename
     hint = f" ({what})" if what else ""
-    with _reading(path, key):
+    with reading_errors(path, key):
         node = handle.get(key)
         if node is None:
             raise InvalidFileError(path, f"no table {key}{hint}")
@@ -124,7 +113,7 @@ def checked_table(handle: Any, key: str, what: str = "") -> tuple[Any, TableType
 def read_all_rows(node: Any, kind: TableType) -> np.ndarray:
     """All rows of a table of :func:`checked_table`, as :func:`.hdf5.read_rows` reads them."""
     path = node.file.filename
-    with _reading(path, f"the column types of {node.name}"):
+    with reading_errors(path, f"the column types of {node.name}"):
         bools, layout = kind.plan
     try:
         if layout is not None:
