@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from .hdf5_rows import as_pytables, bool_fields, in_native_order, read_as_stored
 
 __all__ = [
     "attributes",
+    "checked_table",
     "datasets",
     "describe_error",
     "find_bad_chunk",
@@ -157,8 +158,14 @@ def datasets(handle: Any, group: str) -> list[tuple[str, Any]]:
     return found
 
 
-def _table(handle: Any, key: str, what: str = "") -> Any:
-    """The dataset of a table, or an error naming the file."""
+def _dtype(node: Any) -> np.dtype:
+    return node.dtype
+
+
+def checked_table(handle: Any, key: str, what: str = "",
+                  row_type: Callable[[Any], Any] = _dtype) -> tuple[Any, Any]:
+    """The dataset of a table and the type of its rows (``row_type(dataset)``, anything with
+    the ``names`` of its fields; by default its numpy type), or an error naming the file."""
     import h5py
 
     path = handle.filename
@@ -167,12 +174,18 @@ def _table(handle: Any, key: str, what: str = "") -> Any:
         node = handle.get(key)
         if node is None:
             raise InvalidFileError(path, f"no table {key}{hint}")
-        if not isinstance(node, h5py.Dataset) or node.dtype.names is None or node.ndim != 1:
+        kind = row_type(node) if isinstance(node, h5py.Dataset) else None
+        if kind is None or kind.names is None or node.ndim != 1:
             raise InvalidFileError(path, f"{key} is not a table{hint}")
         damaged = damaged_chunk_index(node)
     if damaged:
         raise InvalidFileError(path, f"{key}: {damaged} (file corrupted)")
-    return node
+    return node, kind
+
+
+def _table(handle: Any, key: str, what: str = "") -> Any:
+    """The dataset of a table, or an error naming the file."""
+    return checked_table(handle, key, what)[0]
 
 
 def table_fields(handle: Any, key: str, what: str = "") -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidFileError
-from .chunks import damaged_chunk_index
+from .hdf5 import checked_table as hdf5_checked_table
 from .hdf5 import describe_read_error, open_hdf5, reading_errors
 from .hdf5_rows import (
     as_pytables,
@@ -61,6 +61,11 @@ class TableType:
         return bools, type_layout(self.stored, self.dtype, bools)
 
     @property
+    def names(self) -> tuple[str, ...] | None:
+        """The names of its fields (None: not a table's)."""
+        return self.dtype.names
+
+    @property
     def native(self) -> np.dtype:
         """The type of the rows as :func:`read_all_rows` gives them (as PyTables does)."""
         return plain_dtype(self.dtype, self.plan[0]).newbyteorder("=")
@@ -93,21 +98,7 @@ def checked_table(handle: Any, key: str, what: str = "") -> tuple[Any, TableType
     InvalidFileError
         If the table is absent, not a table, or its chunk index damaged.
     """
-    import h5py
-
-    path = handle.filename
-    hint = f" ({what})" if what else ""
-    with reading_errors(path, key):
-        node = handle.get(key)
-        if node is None:
-            raise InvalidFileError(path, f"no table {key}{hint}")
-        kind = table_type(node) if isinstance(node, h5py.Dataset) else None
-        if kind is None or kind.dtype.names is None or node.ndim != 1:
-            raise InvalidFileError(path, f"{key} is not a table{hint}")
-        damaged = damaged_chunk_index(node)
-    if damaged:
-        raise InvalidFileError(path, f"{key}: {damaged} (file corrupted)")
-    return node, kind
+    return hdf5_checked_table(handle, key, what, table_type)
 
 
 def read_all_rows(node: Any, kind: TableType) -> np.ndarray:
