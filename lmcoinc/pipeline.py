@@ -271,8 +271,9 @@ def coincide_subrun(
         with timer.stage("diagnostics"):
             result.feature_extra.update(
                 subrun_diagnostics(result, lst, events, config, magic_range))
+    # the MAGIC files the events come from (a batch subrun: those of its time range only)
     inputs = [file_entry(lst_file, "lst", report.obs_id),
-              *(file_entry(path, "magic") for path in magic.files())]
+              *(file_entry(path, "magic") for path in events.files)]
     document = provenance(command, config_yaml(config), inputs, started)
     # all the output needs of the LST-1 events is in the result: they are freed on return
     return Coincidence(result, config, document, lst_file, lst.subarray, magic, report.obs_id)

@@ -159,7 +159,8 @@ def _write_run(found: MagicTable, index: int, directory: Path) -> PreparedFile:
         valid = rows if good is None else rows[good]
         t = magic_ns(valid["time_sec"], valid["time_nanosec"])
         order = np.argsort(t, kind="stable")
-        run = CacheRun(directory / f"run-{index:05}.arrow", int(t[order[0]]), int(t[order[-1]]))
+        run = CacheRun(directory / f"run-{index:05}.arrow", int(t[order[0]]), int(t[order[-1]]),
+                       found.path)
         if np.any(order[1:] < order[:-1]):
             good, t = (order if good is None else good[order]), t[order]
         frame = arrange_rows(rows, good).hstack([pl.Series(TIME_COLUMN, t, dtype=pl.Int64)])

@@ -46,11 +46,13 @@ def within(window: Window, time_range: tuple[int, int]) -> bool:
 
 @dataclass(frozen=True)
 class CacheRun:
-    """One Arrow IPC file of the cache: the prepared events of one MAGIC file, by time."""
+    """One Arrow IPC file of the cache: the prepared events of one MAGIC file (``source``;
+    None: a run with no event), by time."""
 
     path: Path
     t_min: int
     t_max: int
+    source: Path | None = None
 
 
 class OutsideCache(Exception):  # noqa: N818 - not an error: the subrun reads the directory
@@ -105,7 +107,8 @@ class MagicCache:
         return _cache_of, (self.token, _PICKLED[self.token])
 
     def events(self, time_range: tuple[int, int], timer: StageTimer) -> MagicEvents:
-        """The cached events within ``time_range`` (ns, both included), in prepared order.
+        """The cached events within ``time_range`` (ns, both included), in prepared order;
+        their :attr:`~.MagicEvents.files` are the MAGIC files of the runs that overlap it.
 
         Raises
         ------
@@ -116,7 +119,8 @@ class MagicCache:
             raise OutsideCache(f"MAGIC times {time_range} beyond the cache's {self.window}")
         lo, hi = time_range
         with timer.stage("read"):
-            used = [run.path for run in self.runs if run.t_max >= lo and run.t_min <= hi]
+            runs = [run for run in self.runs if run.t_max >= lo and run.t_min <= hi]
+            used = [run.path for run in runs]
             parts = [_slice(self._run(path), lo, hi) for path in used]
             for path in [kept for kept in _RUNS if kept not in used]:
                 del _RUNS[path]  # a later subrun of this process shares this one's runs only
@@ -128,7 +132,8 @@ class MagicCache:
         frame = frame.drop(TIME_COLUMN)
         # the frame stays in time order: the events' rows in it, gathered when asked for
         rows = order if np.any(order[1:] < order[:-1]) else None
-        return MagicEvents.from_frame(frame, self.magic_files, rows)
+        sources = [run.source for run in runs if run.source is not None]
+        return MagicEvents.from_frame(frame, sources, rows)
 
     def _run(self, path: Path) -> pl.DataFrame:
         """A cache run in the types of all files, kept for the next subrun of this process
@@ -148,7 +153,7 @@ class MagicCache:
         return self.range_ns
 
     def files(self) -> list[Path]:
-        """The MAGIC files used."""
+        """The MAGIC files of the cache (a subrun's events name those they come from)."""
         return list(self.magic_files)
 
     def subarray(self) -> RawSubarray:

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow.dataset as ds
@@ -19,6 +20,7 @@ import lmcoinc
 from lmcoinc.batch import run_batch
 from lmcoinc.batch.records import fingerprint
 from lmcoinc.cli import app
+from lmcoinc.clock.scan import magic_time_range
 from lmcoinc.config import config_yaml, load_config, parse_config
 from lmcoinc.errors import (
     ConfigError,
@@ -33,6 +35,7 @@ from lmcoinc.io.provenance import FORMAT_VERSION, lmcoinc_version, read_provenan
 from lmcoinc.pipeline import process_subrun
 
 from ..helpers.compare import assert_same_outputs, hdf5_contents, subrun_table
+from ..helpers.simread import LST_KEY, MAGIC_KEY, lst_ns, read
 
 TABLES = ("events", "feature", "profile")
 
@@ -144,6 +147,7 @@ def test_every_output_names_the_version_the_config_and_the_inputs(night, run_out
                                                                  batch_output):
     config = load_config()
     outputs = {"run": run_outputs(), "batch": batch_output}
+    fewer = set()  # whether a batch subrun names fewer MAGIC files than the directory's
     for command, directory in outputs.items():
         files = sorted(directory.glob("*.h5")) + _parquet_files(directory)
         assert len(files) >= (12 if command == "run" else 14)
@@ -156,15 +160,33 @@ def test_every_output_names_the_version_the_config_and_the_inputs(night, run_out
             assert parse_config(yaml.safe_load(doc["config"])) == config
             assert doc["started"] <= doc["finished"]
             roles = [entry["role"] for entry in doc["inputs"]]
-            magic = sorted(p.name for p in night.magic_dir.glob("dl1_*.h5"))
-            assert sorted(e["name"] for e in doc["inputs"] if e["role"] == "magic") == magic
             lst = [e for e in doc["inputs"] if e["role"] == "lst"]
+            magic = sorted(p.name for p in night.magic_dir.glob("dl1_*.h5"))
+            if command == "batch" and len(lst) == 1:  # a subrun: the files of its time range
+                magic = _overlapping(night.magic_dir, Path(lst[0]["path"]))
+                fewer.add(len(magic) < len(list(night.magic_dir.glob("dl1_*.h5"))))
+            assert sorted(e["name"] for e in doc["inputs"] if e["role"] == "magic") == magic
             assert len(lst) == (3 if path.name in ("summary.parquet", "night.parquet") else 1)
             assert all(e["size"] == Path(e["path"]).stat().st_size for e in lst)
             if len(lst) == 1:
                 assert roles[0] == "lst" and (lst[0]["obs_id"], lst[0]["subrun"]) == (
                     doc["output"]["obs_id"], doc["output"]["subrun"])
                 assert (lst[0]["obs_id"], lst[0]["subrun"]) == (3265, int(lst[0]["name"][-7:-3]))
+    assert fewer == {False, True}  # the night's first and last subruns take part of the files
+
+
+def _overlapping(magic_dir: Path, lst_file: Path) -> list[str]:
+    """The MAGIC files with an event in the times that the coincidence of the LST-1 file can
+    use (the default configuration: the pre-offset search, a 300 ns window)."""
+    lst = lst_ns(read(lst_file, LST_KEY)["dragon_time"])
+    lo, hi = magic_time_range(int(lst.min()), int(lst.max()), 300)
+    found = []
+    for path in sorted(magic_dir.glob("dl1_*.h5")):
+        rows = read(path, MAGIC_KEY)
+        t = rows["time_sec"].astype(np.int64) * 10**9 + rows["time_nanosec"].astype(np.int64)
+        if np.any((t >= lo) & (t <= hi)):
+            found.append(path.name)
+    return found
 
 
 def test_every_parquet_column_has_a_unit_and_a_description(run_outputs, batch_output,
