@@ -122,7 +122,8 @@ def print_summary(summary: pl.DataFrame, wide: bool = False) -> None:
     table = summary_table(summary)
     console = Console()
     if not console.is_terminal:  # a file or a pipe: the whole table, no column cut short
-        console = Console(width=max(console.width, Console(width=100_000).measure(table).maximum))
+        # (a table is as wide as its widest row, however wide the console: no measure first)
+        console = Console(width=100_000)
     console.print(table)
     for row in summary.filter(pl.col("error").is_not_null()).iter_rows(named=True):
         console.print(f"{_subrun(row)} {row['status']}: {row['error']}", highlight=False,

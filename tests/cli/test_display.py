@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import polars as pl
@@ -149,3 +150,19 @@ def test_summary_to_a_file_cuts_no_header(capsys, monkeypatch: pytest.MonkeyPatc
     assert "…" not in out
     assert out.count("offset (us)") == 2
     assert "source" in out
+
+
+def test_summary_to_a_file_is_the_table_at_its_measured_width(
+        capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Printed at once, without measuring it first: the lines of a table rendered at its own
+    width."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    summary = _summary()
+    print_summary(summary)
+    out = capsys.readouterr().out
+    table = summary_table(summary)
+    measured = Console(file=io.StringIO(), width=100_000).measure(table).maximum
+    expected = Console(file=io.StringIO(), width=measured)
+    expected.print(table)
+    assert out.startswith(expected.file.getvalue())
+    assert max(len(line) for line in out.splitlines()[:-2]) == measured
