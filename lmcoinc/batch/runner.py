@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -220,12 +221,13 @@ def run_batch(
     # tasks run in other directories and on other hosts: no path relative to this one
     lst_dir, magic_dir, output_dir = (Path(p).resolve() for p in (lst_dir, magic_dir, output_dir))
     lst_files, magic_files, magic_stats = _find_inputs(lst_dir, magic_dir, select)
-    with _locked_output(output_dir, [output_dir, lst_dir], dask_scheduler, cluster) as dask:
+    with _locked_output(output_dir, [output_dir, lst_dir], dask_scheduler, cluster) as dask, \
+            ExitStack() as removals:  # the cache removed while the summary is written
         tasks = _tasks(lst_files, magic_stats, output_dir, config)
         done = {} if overwrite else _previous_rows(tasks, output_dir, keep_other_versions)
         rows, (model, redo) = _process(tasks, magic_dir, config, done, reporter, night,
                                        partial(_run, jobs=jobs, dask=dask),
-                                       len(magic_stats), jobs, workers)
+                                       len(magic_stats), jobs, workers, removals)
         summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
                                         output_dir, _provenance(config, lst_files, magic_files,
                                                                 started_utc))
@@ -268,10 +270,12 @@ def _previous_rows(tasks: list[SubrunTask], output_dir: Path, keep_other_version
 
 def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig,
              rows: dict[int, dict[str, Any]], reporter: BatchReporter, night: bool,
-             execute_: Callable, n_magic: int, jobs: int, workers: WorkerPool | None = None
+             execute_: Callable, n_magic: int, jobs: int, workers: WorkerPool | None = None,
+             removals: ExitStack | None = None
              ) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
     """The rows of the tasks (those done before given in ``rows``) and the night model with
-    the subruns it redid (the MAGIC cache made by ``jobs`` processes, ``workers`` if given)."""
+    the subruns it redid (the MAGIC cache made by ``jobs`` processes, ``workers`` if given;
+    its files removed in the background until ``removals`` closes, if given)."""
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), n_magic)
@@ -280,7 +284,7 @@ def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig
         if pending:
             pool.get()  # the workers import while the cache is planned
         cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config, pool,
-                           [t.lst_file for t in tasks])
+                           [t.lst_file for t in tasks], removals)
         run = partial(execute_, rows=rows, cache=cache)
         return rows, _passes(tasks, pending, rows, config, run, reporter, night)
 
@@ -342,19 +346,23 @@ class _LazyCache:
     config: CoincidenceConfig
     pool: _LazyPool
     lst_files: list[Path]
+    removals: ExitStack | None = None
     cache: MagicCache | None = None
 
     def get(self) -> MagicCache:
         if self.cache is None:
             self.cache = self.stack.enter_context(_magic_cache(
-                self.magic_dir, self.output_dir, self.config, self.pool.get(), self.lst_files))
+                self.magic_dir, self.output_dir, self.config, self.pool.get(), self.lst_files,
+                self.removals))
         return self.cache
 
 
 @contextmanager
 def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig,
-                 pool: WorkerPool | None, lst_files: list[Path]) -> Iterator[MagicCache]:
-    """Build the MAGIC cache of the LST files with the pool's workers; remove it at the end."""
+                 pool: WorkerPool | None, lst_files: list[Path], removals: ExitStack | None = None
+                 ) -> Iterator[MagicCache]:
+    """Build the MAGIC cache of the LST files with the pool's workers; remove it at the end
+    (in a thread that ``removals`` waits for as it closes, if given)."""
     cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
     try:
         window = lst_window(lst_files, config)
@@ -363,7 +371,13 @@ def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig,
         yield cache
     finally:
         forget_caches()
-        shutil.rmtree(cache_dir, ignore_errors=True)
+        if removals is None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        else:  # unlinking its files takes the kernel time while the summary is written
+            removal = threading.Thread(target=shutil.rmtree, args=(cache_dir,),
+                                       kwargs={"ignore_errors": True}, name="lmcoinc-cache-rm")
+            removal.start()
+            removals.callback(removal.join)
 
 
 def _run(tasks: list[SubrunTask], cache: _LazyCache, jobs: int, dask: Dask | None,
