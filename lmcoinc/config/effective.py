@@ -7,6 +7,7 @@ defaults of those left out, in magic-cta-pipe's form. Loaded again with
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -57,4 +58,12 @@ def config_yaml(config: CoincidenceConfig) -> str:
     >>> print(config_yaml(load_config()).splitlines()[0])
     mc_tel_ids:
     """
-    return yaml.safe_dump(config_document(config), sort_keys=False, allow_unicode=True)
+    if _last and _last[0] == config and _last[1] == config.raw:
+        return _last[2]  # a batch's subruns: the same settings (unpickled anew) each time
+    text = yaml.safe_dump(config_document(config), sort_keys=False, allow_unicode=True)
+    _last[:] = [config, copy.deepcopy(config.raw), text]
+    return text
+
+
+#: The last configuration :func:`config_yaml` wrote, its document as read, and its text.
+_last: list[Any] = []

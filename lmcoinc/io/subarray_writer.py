@@ -145,7 +145,7 @@ _MAX_TEMPLATES = 4
 def _template(lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]) -> bytes:
     """An HDF5 file image holding only the output subarray of these inputs (written once per
     process for inputs of the same content)."""
-    key = _fingerprint([lst, magic], tel_ids)
+    key = _key(lst, magic, tel_ids)
     if key not in _TEMPLATES:
         with HDF5Image(Path("subarray.h5")) as image:
             _write_subarray(image, lst, magic, tel_ids)
@@ -156,6 +156,23 @@ def _template(lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]) -> 
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
         _TEMPLATES[key] = found
     return _TEMPLATES[key]
+
+
+#: The tables and attributes of the last inputs fingerprinted, the telescopes, the digest.
+_LAST_KEY: list = []
+
+
+def _key(lst: RawSubarray, magic: RawSubarray, tel_ids: dict[str, int]) -> str:
+    """:func:`_fingerprint` of the inputs, that of the last ones if they hold the very same
+    tables and attributes (a subarray reused from the last subrun of this process, the
+    MAGIC subarray of the batch's cache)."""
+    parts = (lst.tables, lst.attrs, magic.tables, magic.attrs)
+    if _LAST_KEY and all(a is b for a, b in zip(_LAST_KEY[0], parts, strict=True)) \
+            and _LAST_KEY[1] == tel_ids:
+        return _LAST_KEY[2]
+    key = _fingerprint([lst, magic], tel_ids)
+    _LAST_KEY[:] = [parts, dict(tel_ids), key]
+    return key
 
 
 def _fingerprint(subarrays: list[RawSubarray], tel_ids: dict[str, int]) -> str:

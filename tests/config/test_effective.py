@@ -53,3 +53,17 @@ def test_overrides_are_validated_as_the_file_is(tmp_path):
     path.write_text(yaml.safe_dump({"mc_tel_ids": {"LST-1": 1}}))
     with pytest.raises(ConfigError, match=f"{path}: mc_tel_ids lists 1 telescopes"):
         load_config(path, window_half_width="1 us")
+
+
+def test_the_yaml_of_the_last_settings_is_reused_only_for_equal_settings():
+    """Kept for the next equal settings (a batch's subruns), never for other settings."""
+    default, other = load_config(), load_config(min_coincidences=3)
+    fresh = {id(c): yaml.safe_dump(config_document(c), sort_keys=False, allow_unicode=True)
+             for c in (default, other)}
+    for config in (default, other, other, default, load_config(), other):
+        expected = fresh[id(other)] if config == other else fresh[id(default)]
+        assert config_yaml(config) == expected
+    named = load_config(offset_history={"tolerance": "1000 ns"})
+    assert config_yaml(named) == config_yaml(default)  # the same settings, the same text
+    named.raw["event_coincidence"]["offset_history"]["file"] = "nights.yaml"  # read again
+    assert "file: nights.yaml" in config_yaml(named)

@@ -168,3 +168,24 @@ def test_the_fingerprint_follows_every_table_byte_and_attribute(good):
                                          else np.float64(value))
         changed.append(subarray_writer._fingerprint([other, magic], DEFAULT_TEL_IDS))
     assert len({key, *changed}) == 4
+
+
+def test_the_fingerprint_is_computed_again_unless_the_inputs_are_the_same_objects(
+        good, monkeypatch):
+    """A subarray reused by this process (the same tables and attributes, another path) keeps
+    the last fingerprint; subarrays read again, or other telescopes, are fingerprinted."""
+    monkeypatch.setattr(subarray_writer, "_LAST_KEY", [])
+    computed = []
+    real = subarray_writer._fingerprint
+    monkeypatch.setattr(subarray_writer, "_fingerprint",
+                        lambda *args: computed.append(1) or real(*args))
+    lst, magic = lst_subarray(lst_file(good)), check_same_subarrays(magic_files(good))
+    key = subarray_writer._key(lst, magic, DEFAULT_TEL_IDS)
+    moved = dataclasses.replace(lst, path=lst.path.with_name("other.h5"))
+    assert subarray_writer._key(moved, magic, dict(DEFAULT_TEL_IDS)) == key
+    assert len(computed) == 1
+    assert subarray_writer._key(lst_subarray(lst_file(good)), magic, DEFAULT_TEL_IDS) == key
+    assert len(computed) == 2
+    fewer = {**DEFAULT_TEL_IDS, "MAGIC-II": 0}
+    assert subarray_writer._key(lst, magic, fewer) != key
+    assert len(computed) == 3
