@@ -5,7 +5,8 @@ dies (every pending task fails with ``BrokenProcessPool``), cannot tell which
 task killed it, and leaves its workers running when the parent is
 interrupted. Here each worker runs one task at a time and the parent knows
 which: a worker that dies (the OOM killer, ``kill -9``) fails its job with
-the signal that killed it and is replaced for the remaining jobs; when the
+the signal that killed it and is replaced for the remaining jobs (the job it
+held next, :data:`AHEAD`, goes to another worker); when the
 parent is interrupted (Ctrl-C, SIGTERM) or fails, its workers are stopped
 (SIGTERM, which removes the temporary files of a task being written, then
 SIGKILL after a grace period) before the exception goes on. A worker whose
@@ -27,14 +28,17 @@ import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import queue
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ..utils.signals import interrupt_signals, interrupted
@@ -63,7 +67,7 @@ BATCH_MODULES = (
 class _Worker:
     process: Any
     conn: Connection
-    task: Any = None
+    tasks: deque = field(default_factory=deque)  # the jobs given, in order: the first runs
     used: bool = False  # given a job
 
 
@@ -71,8 +75,9 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
                  environ: dict[str, str] | None = None) -> None:
     """Take the parent's environment ``environ`` (a worker forked from the fork server has
     the server's), import the modules ``preload``, run the jobs ``(function, task)``
-    received on ``conn`` and send back their results, until told to stop; then end
-    without the interpreter's teardown."""
+    received on ``conn`` in order and send back their results, until told to stop; then
+    end without the interpreter's teardown. A thread reads the jobs as they come
+    (:class:`_Inbox`), so that the parent never waits to give the next one."""
     if environ is not None and environ != os.environ:
         os.environ.clear()
         os.environ.update(environ)
@@ -80,7 +85,8 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
         with interrupt_signals():
             for module in preload:
                 importlib.import_module(module)
-            while (job := conn.recv()) is not None:
+            inbox = _Inbox(conn)
+            while (job := inbox.get()) is not None:
                 func, task = job
                 result = func(task)
                 if interrupted():
@@ -95,6 +101,35 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+class _Inbox:
+    """The jobs a worker receives, read by a thread as they come: the parent may send the
+    next job while this one runs (:data:`AHEAD`) without ever blocking on a full pipe, and
+    a worker sending a large result never waits for a parent that is sending it a job.
+    The jobs are unpickled by :meth:`get`, in the worker's main thread."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._received: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._read, args=(conn,), daemon=True,
+                                        name="lmcoinc-inbox")
+        self._thread.start()
+
+    def _read(self, conn: Connection) -> None:
+        while True:
+            try:
+                data = conn.recv_bytes()
+            except (EOFError, OSError) as err:  # the parent is gone
+                self._received.put(err)
+                return
+            self._received.put(data)
+
+    def get(self) -> Any:
+        """The next job (None: stop); EOFError or OSError once the parent is gone."""
+        data = self._received.get()
+        if isinstance(data, BaseException):
+            raise data
+        return ForkingPickler.loads(data)
 
 
 def death_message(exitcode: int | None) -> str:
@@ -187,8 +222,9 @@ class WorkerPool:
         pending = deque((func, task) for task in tasks)
         try:
             self._start_workers()
-            for worker in self._workers:
-                _give(worker, pending)
+            for ahead in (1, AHEAD):  # a job each, then the next ones
+                for worker in self._workers:
+                    _give(worker, pending, len(self._workers), ahead)
             self._serve(pending, done, died)
         except BaseException:
             workers, self._workers = self._workers, []
@@ -198,26 +234,27 @@ class WorkerPool:
     def _serve(self, pending: deque, done: Callable[[Any], None],
                died: Callable[[Any, int | None], None]) -> None:
         workers = self._workers
-        while any(w.task is not None for w in workers):
+        while any(w.tasks for w in workers):
             ready = set(wait([w.conn for w in workers] + [w.process.sentinel for w in workers]))
             for worker in [w for w in workers if {w.conn, w.process.sentinel} & ready]:
                 result = _receive(worker)
                 if result is _NOTHING:
                     continue
                 if result is not _DEAD:
-                    worker.task = None
+                    worker.tasks.popleft()
+                    _give(worker, pending, len(workers))  # before the result is handled
                     done(result)
-                    _give(worker, pending)
                     continue
-                job, worker.task = worker.task, None
                 workers.remove(worker)
                 worker.process.join(EXIT_WAIT_S)  # ending by itself: its own exit code
                 _stop([worker], graceful=False)
-                if job is not None:
+                if worker.tasks:  # the job it ran died with it; those given after it wait
+                    job = worker.tasks.popleft()
+                    pending.extendleft(reversed(worker.tasks))
                     died(job[1], worker.process.exitcode)
                 if pending:  # else the next run starts it
                     workers.append(_start(self._ctx, self.preload))
-                    _give(workers[-1], pending)
+                    _give(workers[-1], pending, len(workers))
 
 
 _DEAD, _NOTHING = object(), object()
@@ -258,14 +295,25 @@ def _worker_environment() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-def _give(worker: _Worker, pending: deque) -> None:
-    """Send the next pending task to a worker (if it is dead, the loop finds out)."""
-    if pending:
-        worker.task, worker.used = pending.popleft(), True
+#: Jobs a worker holds at most: the one it runs and the next, sent while the first runs so
+#: that it starts on it at once (while this many jobs per worker are left to give).
+AHEAD = 2
+
+
+def _give(worker: _Worker, pending: deque, n_workers: int, ahead: int = AHEAD) -> None:
+    """Send a worker the next pending jobs: one if it has none, and more to run next, up to
+    ``ahead`` in all, while :data:`AHEAD` jobs per worker are pending (the last ones go one
+    at a time to the first worker free: none waits behind a long one while another worker
+    is free). A dead worker is found out by the loop."""
+    while pending and (not worker.tasks or (len(worker.tasks) < ahead
+                                            and len(pending) >= AHEAD * n_workers)):
+        job = pending.popleft()
+        worker.tasks.append(job)
+        worker.used = True
         try:
-            worker.conn.send(worker.task)
+            worker.conn.send(job)
         except OSError:
-            pass
+            return
 
 
 def _receive(worker: _Worker) -> Any:

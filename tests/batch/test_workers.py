@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from lmcoinc.batch.workers import (
 )
 from lmcoinc.config import OFFSET_MODELS
 
-from ..helpers.jobs import KILL, RAISE, SLOW, square
+from ..helpers.jobs import KILL, RAISE, SLOW, square, started
 
 
 def _run(jobs_, jobs):
@@ -155,6 +156,7 @@ def test_workers_import_the_batch_modules_as_they_start():
 
 _IMPORT_ONCE = """
 import sys
+import time
 from lmcoinc.batch.workers import WorkerPool
 from tests.helpers.jobs import pid
 with WorkerPool(2, ["tests.helpers.import_marker"]) as pool:
@@ -185,3 +187,36 @@ def test_a_pool_given_no_job_starts_no_worker():
         children = multiprocessing.active_children()
     assert children == []
     assert multiprocessing.active_children() == []
+
+
+def test_a_worker_gets_its_next_job_while_one_runs():
+    """Each worker holds the job it runs and the next: a parent slow to take a result (0.4 s
+    here, for jobs of 0.2 s) does not keep the worker waiting for its next job."""
+    results = []
+
+    def done(result):
+        results.append(result)
+        time.sleep(0.4)
+
+    with WorkerPool(1) as pool:
+        pool.run([0.2] * 6, started, done, lambda task, code: None)
+    starts = [start for _, start, _ in results]
+    # one job given at a time, the second and third would start 0.4 s after the one before
+    assert all(b - a < 0.3 for a, b in zip(starts[:3], starts[1:4], strict=True))
+
+
+def test_the_last_jobs_go_to_the_first_worker_free():
+    """No job waits behind a slow one while another worker is free: the jobs run next are
+    given only while each worker can have its own."""
+    with WorkerPool(2) as pool:
+        results = []
+        pool.run([5.0, 0.01, 0.01, 0.01], started, results.append, lambda task, code: None)
+    slow = next(pid_ for job, _, pid_ in results if job == 5.0)
+    assert [pid_ == slow for job, _, pid_ in results] == [False, False, False, True]
+
+
+def test_a_dead_workers_next_job_runs_elsewhere_once():
+    """The job a worker held next when it died is run by another worker, not failed."""
+    results, deaths = _run([KILL, 1, 2, 3, 4, 5, 6], 2)
+    assert deaths == [(KILL, -signal.SIGKILL)]
+    assert sorted(r[0] for r in results) == [1, 2, 3, 4, 5, 6]

@@ -28,3 +28,10 @@ def square(job: int) -> tuple[int, int, int]:
 def pid(job: int) -> int:
     """The worker's pid."""
     return os.getpid()
+
+
+def started(job: float) -> tuple[float, float, int]:
+    """Sleeps ``job`` seconds: (job, the time it started, the worker's pid)."""
+    start = time.monotonic()
+    time.sleep(job)
+    return job, start, os.getpid()
