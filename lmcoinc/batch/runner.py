@@ -34,7 +34,7 @@ from ..io.atomic import remove_temporaries
 from ..io.magic import find_magic_files
 from ..io.magic_cache import MagicCache, forget_caches
 from ..io.output_dir import check_output_dir
-from ..io.provenance import file_entry, now_utc, provenance
+from ..io.provenance import file_entry, now_utc, provenance, software_versions
 from ..pairing import command_priors
 from .cache import build_magic_cache
 from .dask_client import Dask, dask_workers
@@ -224,13 +224,17 @@ def run_batch(
     with _locked_output(output_dir, [output_dir, lst_dir], dask_scheduler, cluster) as dask, \
             ExitStack() as removals:  # the cache removed while the summary is written
         tasks = _tasks(lst_files, magic_stats, output_dir, config)
+        # the inputs as they are read, and the software versions, found while the workers
+        # start: not on the way from the last subrun to the summary
+        inputs = _inputs(lst_files, magic_files)
+        software_versions()
         done = {} if overwrite else _previous_rows(tasks, output_dir, keep_other_versions)
         rows, (model, redo) = _process(tasks, magic_dir, config, done, reporter, night,
                                        partial(_run, jobs=jobs, dask=dask),
                                        len(magic_stats), jobs, workers, removals)
         summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
-                                        output_dir, _provenance(config, lst_files, magic_files,
-                                                                started_utc))
+                                        output_dir, provenance("batch", config_yaml(config),
+                                                               inputs, started_utc))
     failed = summary.filter(pl.col("status") == "failed").height
     return BatchResult(summary, output_dir / "summary.parquet",
                        EXIT_SUBRUNS_FAILED if failed else 0, time.perf_counter() - started,
@@ -240,12 +244,10 @@ def run_batch(
 _Model = dict[int, list[NightLevel]]
 
 
-def _provenance(config: CoincidenceConfig, lst_files: list[Path], magic_files: list[Path],
-                started: str) -> dict[str, Any]:
-    """The batch's provenance: its configuration, all its input files, its times."""
-    inputs = [*(file_entry(p, "lst") for p in lst_files),
-              *(file_entry(p, "magic") for p in magic_files)]
-    return provenance("batch", config_yaml(config), inputs, started)
+def _inputs(lst_files: list[Path], magic_files: list[Path]) -> list[dict[str, Any]]:
+    """The input files of the batch as its provenance lists them: all of them."""
+    return [*(file_entry(p, "lst") for p in lst_files),
+            *(file_entry(p, "magic") for p in magic_files)]
 
 
 def _previous_rows(tasks: list[SubrunTask], output_dir: Path, keep_other_versions: bool
