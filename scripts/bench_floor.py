@@ -38,6 +38,7 @@ import sys
 from pathlib import Path
 
 from bench_night import (  # scripts/ on sys.path
+    ENVIRONMENT,
     add_night_options,
     compile_bytecode,
     measure,
@@ -82,7 +83,7 @@ def batch(night: Path, out: Path, jobs: int, config: Path, tree: Path | None) ->
     cmd = [sys.executable, "-m", "lmcoinc", "batch", "-l", str(night / "lst"), "-m",
            str(night / "magic"), "-o", str(out), "-c", str(config), "-j", str(jobs),
            "--no-progress"]
-    env = {**os.environ, "PYTHONPATH": str(tree if tree is not None else REPO)}
+    env = {**ENVIRONMENT, "PYTHONPATH": str(tree if tree is not None else REPO)}
     found = measure(cmd, out.parent, out.parent / f"{out.name}.log", env=env)
     if found["returncode"] == 0:
         import polars as pl

@@ -69,6 +69,12 @@ sys.exit(code)
 """
 
 
+#: The environment the commands are measured in: this one as it started (polars, once this
+#: process has imported it to read a summary, writes its allocator's defaults into
+#: ``os.environ``, where the console would set its own).
+ENVIRONMENT = dict(os.environ)
+
+
 def compile_bytecode(tree: Path = REPO) -> None:
     """Compile the bytecode of ``tree``'s lmcoinc, as an installed package has it: where
     ``PYTHONDONTWRITEBYTECODE`` is set, every command would otherwise compile each module
@@ -78,15 +84,16 @@ def compile_bytecode(tree: Path = REPO) -> None:
 
 
 def measure(cmd: list[str], work: Path, log: Path, env: dict | None = None) -> dict:
-    """Run ``cmd`` (in the environment ``env``, default this one's); its exit code, wall time
-    (s), CPU time (s) and largest peak RSS (MB)."""
+    """Run ``cmd`` (in the environment ``env``, default :data:`ENVIRONMENT`); its exit code,
+    wall time (s), CPU time (s) and largest peak RSS (MB)."""
     report = work / "measure.json"
     report.unlink(missing_ok=True)
     with open(log, "w") as out:
         # In ``work``: ``python -m`` puts the working directory first on sys.path, so a run
         # from the repository would import its lmcoinc whatever PYTHONPATH says.
         code = subprocess.call([sys.executable, "-c", _WRAPPER, str(report), *cmd],
-                               stdout=out, stderr=subprocess.STDOUT, cwd=work, env=env)
+                               stdout=out, stderr=subprocess.STDOUT, cwd=work,
+                               env=env if env is not None else ENVIRONMENT)
     data = json.loads(report.read_text()) if report.exists() else {"kb": 0, "wall": float("nan")}
     return {"returncode": code, "wall_s": data["wall"], "peak_rss_mb": data["kb"] / 1024,
             "cpu_s": data.get("cpu", float("nan")), "command": shlex.join(cmd), "log": str(log)}
