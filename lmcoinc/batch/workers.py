@@ -41,6 +41,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from ..utils.memory import MALLOC_CONF, MALLOC_CONF_RETURN, MALLOC_CONF_WORKERS
 from ..utils.signals import interrupt_signals, interrupted
 
 __all__ = ["BATCH_MODULES", "KILL_ENV", "WorkerPool", "death_message", "run_in_workers"]
@@ -269,7 +270,7 @@ def _context() -> Any:
 
 def _start(ctx: Any, preload: tuple[str, ...]) -> _Worker:
     parent, child = ctx.Pipe()
-    environ = {**WORKER_ENV, **os.environ}  # the parent's now, not the fork server's
+    environ = {**os.environ, **_worker_variables()}  # the parent's now, not the server's
     process = ctx.Process(target=_worker_main, args=(child, preload, environ), daemon=True)
     with _worker_environment():
         process.start()
@@ -282,17 +283,33 @@ def _start(ctx: Any, preload: tuple[str, ...]) -> _Worker:
 WORKER_ENV = {"POLARS_MAX_THREADS": "1"}
 
 
+def _worker_variables() -> dict[str, str]:
+    """What the workers' environment adds to this one's: :data:`WORKER_ENV` where not set,
+    and polars' allocator keeping freed pages for the next job
+    (:data:`~lmcoinc.utils.memory.MALLOC_CONF_WORKERS`) unless the user set another
+    configuration than the console's own."""
+    added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
+    # (polars puts its own defaults before the value as it is imported; the last one holds)
+    if os.environ.get(MALLOC_CONF, MALLOC_CONF_RETURN).endswith(MALLOC_CONF_RETURN):
+        added[MALLOC_CONF] = MALLOC_CONF_WORKERS
+    return added
+
+
 @contextmanager
 def _worker_environment() -> Iterator[None]:
-    """:data:`WORKER_ENV` in the environment while the fork server or a worker is started
-    (it inherits it)."""
-    added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
+    """The workers' variables (:func:`_worker_variables`) in the environment while the fork
+    server or a worker is started (it inherits them)."""
+    added = _worker_variables()
+    previous = {key: os.environ.get(key) for key in added}
     os.environ.update(added)
     try:
         yield
     finally:
-        for key in added:
-            os.environ.pop(key, None)
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 #: Jobs a worker holds at most: the one it runs and the next, sent while the first runs so

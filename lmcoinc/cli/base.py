@@ -24,6 +24,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import EXIT_CODES, LmcoincError, exit_code, one_line
+from ..utils.memory import MALLOC_CONF, MALLOC_CONF_RETURN
 from ..utils.signals import interrupt_signals, interrupted, raise_if_interrupted
 
 __all__ = [
@@ -186,7 +187,7 @@ def main() -> None:  # pragma: no cover - console entry
     # polars' allocator (jemalloc, read before polars is imported) keeps freed pages for
     # seconds: returned at once, the resident memory of a merged run or of a batch's
     # parent is that of the data held (measured: no cost in CPU time)
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    os.environ.setdefault(MALLOC_CONF, MALLOC_CONF_RETURN)
     try:
         app(prog_name="lmcoinc")
     except SystemExit as end:

@@ -6,11 +6,21 @@ import ctypes
 import ctypes.util
 import functools
 
-__all__ = ["TRIM_BYTES", "release_free_memory"]
+__all__ = ["MALLOC_CONF", "MALLOC_CONF_RETURN", "MALLOC_CONF_WORKERS", "TRIM_BYTES",
+           "release_free_memory"]
 
 #: Free heap memory below which nothing is given back (the pages would only be faulted in
 #: again by the next subrun: ~8 ms of system time for each 16 MB LST-1 file).
 TRIM_BYTES = 64 * 2**20
+#: The environment variable of polars' allocator (jemalloc), read as polars is imported.
+MALLOC_CONF = "_RJEM_MALLOC_CONF"
+#: Freed pages given back at once (the console's processes, unless set): the resident
+#: memory of a merged run or of a batch's parent is that of the data held.
+MALLOC_CONF_RETURN = "dirty_decay_ms:0,muzzy_decay_ms:0"
+#: Freed pages kept for a second (a batch's workers): the next subrun reuses them instead of
+#: faulting in new ones (given back at once: half the page faults of a night, ~0.3 s of
+#: system time on 30 subruns; ~10 MB more resident per worker).
+MALLOC_CONF_WORKERS = "dirty_decay_ms:1000,muzzy_decay_ms:1000"
 
 
 class _MallInfo2(ctypes.Structure):

@@ -23,6 +23,7 @@ from lmcoinc.batch.workers import (
     run_in_workers,
 )
 from lmcoinc.config import OFFSET_MODELS
+from lmcoinc.utils.memory import MALLOC_CONF, MALLOC_CONF_RETURN, MALLOC_CONF_WORKERS
 
 from ..helpers.jobs import KILL, RAISE, SLOW, square, started
 
@@ -220,3 +221,39 @@ def test_a_dead_workers_next_job_runs_elsewhere_once():
     results, deaths = _run([KILL, 1, 2, 3, 4, 5, 6], 2)
     assert deaths == [(KILL, -signal.SIGKILL)]
     assert sorted(r[0] for r in results) == [1, 2, 3, 4, 5, 6]
+
+
+_ALLOCATOR = """
+import os
+from multiprocessing import forkserver
+from lmcoinc.batch.workers import WorkerPool
+from lmcoinc.utils.memory import MALLOC_CONF
+from tests.helpers.jobs import malloc_conf
+with WorkerPool(1) as pool:
+    got = []
+    pool.run([0], malloc_conf, got.append, lambda task, code: None)
+    server = forkserver._forkserver._forkserver_pid
+    with open(f"/proc/{server}/environ", "rb") as f:
+        start = dict(v.split(b"=", 1) for v in f.read().split(b"\\0") if b"=" in v)
+print(got[0], start.get(MALLOC_CONF.encode(), b"-").decode(), os.environ.get(MALLOC_CONF, "-"))
+"""
+
+
+@pytest.mark.parametrize("given", [None, MALLOC_CONF_RETURN, "dirty_decay_ms:7"])
+def test_workers_keep_freed_pages_unless_the_user_says_otherwise(given):
+    """polars' allocator keeps the pages a job frees for the next (the console returns them at
+    once in its own process), in the fork server that imports polars and in each worker; a
+    configuration of the user's is kept; this process's environment is unchanged."""
+    if not Path("/proc/self/environ").exists() or "forkserver" not in \
+            multiprocessing.get_all_start_methods():
+        pytest.skip("needs /proc and a fork server")
+    env = {k: v for k, v in os.environ.items() if k != MALLOC_CONF}
+    if given is not None:
+        env[MALLOC_CONF] = given
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _ALLOCATOR], cwd=root, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    expected = "dirty_decay_ms:7" if given == "dirty_decay_ms:7" else MALLOC_CONF_WORKERS
+    worker, server, parent = out
+    assert worker.endswith(expected)  # (polars puts its defaults first as it is imported)
+    assert (server, parent) == (expected, given or "-")

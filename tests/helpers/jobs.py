@@ -35,3 +35,10 @@ def started(job: float) -> tuple[float, float, int]:
     start = time.monotonic()
     time.sleep(job)
     return job, start, os.getpid()
+
+
+def malloc_conf(job: int) -> str | None:
+    """The worker's configuration of polars' allocator."""
+    from lmcoinc.utils.memory import MALLOC_CONF
+
+    return os.environ.get(MALLOC_CONF)
