@@ -177,18 +177,18 @@ WITHOUT_TESTS = {
 
 
 def expected_test_file(module: Path, package: Path = PACKAGE, tests: Path = TESTS) -> Path | None:
-    """Where the unit tests of a module are: ``tests/<package path>/test_<module>.py``, or
-    ``test_package.py`` for an ``__init__.py`` with logic of its own; None for a module
-    without logic (``__main__.py``, an ``__init__.py`` that only re-exports)."""
+    """Where the unit tests of a module are: ``tests/<package path>/test_<module>.py``,
+    ``test_package.py`` for an ``__init__.py`` and ``test_main.py`` for a ``__main__.py``
+    with logic of their own; None for those without (a ``__main__.py`` that only calls,
+    an ``__init__.py`` that only re-exports)."""
     relative = module.relative_to(package)
-    if module.name == "__main__.py":
-        return None
-    if module.name == "__init__.py":
+    if module.name in ("__init__.py", "__main__.py"):
         tree = ast.parse(module.read_text())
         logic = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
         if not any(isinstance(node, logic) for node in tree.body):
             return None
-        return tests / relative.parent / "test_package.py"
+        name = "test_package.py" if module.name == "__init__.py" else "test_main.py"
+        return tests / relative.parent / name
     return tests / relative.parent / f"test_{module.name}"
 
 

@@ -15,21 +15,27 @@ the directory as ``run`` does).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import shutil
+import threading
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ..errors import NoMagicEventsError
+from ..config import CoincidenceConfig
+from ..errors import MagicInputError, NoMagicEventsError, input_roles
 from ..io.magic import MAGIC_INDEX, arrange_magic, check_tel_ids, find_magic_files
-from ..io.magic_cache import TIME_COLUMN, CacheRun, MagicCache, Window
+from ..io.magic_cache import TIME_COLUMN, CacheRun, MagicCache, Window, forget_caches
 from ..io.subarray import check_same_subarrays
 from .cache_runs import PreparedFile, prepare_files
-from .overlap import select_magic_files
+from .overlap import lst_window, select_magic_files
+from .records import STATE_DIR
 from .workers import WorkerPool
 
-__all__ = ["build_magic_cache"]
+__all__ = ["batch_cache", "build_magic_cache"]
 
 
 def _repeated_ids(written: list[PreparedFile]) -> pl.DataFrame:
@@ -81,6 +87,31 @@ def _event_ids(written: PreparedFile, obs_id: int, tel_id: int) -> np.ndarray:
     ids = pl.concat([p.cast(pl.Int64) for p in parts])
     return ids.filter((pl.col("obs_id_magic") == obs_id) & (pl.col("tel_id") == tel_id))[
         "event_id_magic"].to_numpy()
+
+
+@contextmanager
+def batch_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig,
+                pool: WorkerPool | None, lst_files: list[Path], removals: ExitStack | None = None
+                ) -> Iterator[MagicCache]:
+    """The MAGIC cache of a batch's LST files, in the state directory of ``output_dir``,
+    built by the pool's workers (:func:`build_magic_cache`); removed at the end (in a
+    thread that ``removals`` waits for as it closes, if given: the kernel unlinks its files
+    while the batch writes its summary)."""
+    cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
+    try:
+        window = lst_window(lst_files, config)
+        with input_roles({magic_dir: MagicInputError}):
+            cache = build_magic_cache(magic_dir, cache_dir, config.tel_names, pool, window)
+        yield cache
+    finally:
+        forget_caches()
+        if removals is None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        else:
+            removal = threading.Thread(target=shutil.rmtree, args=(cache_dir,),
+                                       kwargs={"ignore_errors": True}, name="lmcoinc-cache-rm")
+            removal.start()
+            removals.callback(removal.join)
 
 
 def build_magic_cache(

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -32,17 +30,16 @@ from ..config import ClusterSettings, CoincidenceConfig, config_yaml, load_confi
 from ..errors import EXIT_SUBRUNS_FAILED, MagicInputError, OutputError, input_roles
 from ..io.atomic import remove_temporaries
 from ..io.magic import find_magic_files
-from ..io.magic_cache import MagicCache, forget_caches
+from ..io.magic_cache import MagicCache
 from ..io.output_dir import check_output_dir
 from ..io.provenance import file_entry, now_utc, provenance, software_versions
 from ..pairing import command_priors
-from .cache import build_magic_cache
+from .cache import batch_cache
 from .dask_client import Dask, dask_workers
 from .discovery import LstSelection, find_lst_files, subrun_ids
 from .executors import execute
 from .lock import output_lock
 from .night import NightLevel, levels_frame
-from .overlap import lst_window
 from .records import STATE_DIR, file_stat, inputs_digest, software_version
 from .redo import add_night_columns, night_pass
 from .run_model import rerun_with_run_model
@@ -193,13 +190,13 @@ def run_batch(
     reporter : BatchReporter, optional
         Told when the tasks start and as each finishes.
     night : bool
-        Apply the night model (:mod:`.redo`): weak subruns are run again with
-        the clock offset of the sound subruns around them to fall back on.
+        Apply the night model (:mod:`.redo`): weak subruns are run again with the clock
+        offset of the sound subruns around them to fall back on.
     select : LstSelection, optional
         Only some runs and subruns, or the merged run files (:mod:`.discovery`).
     keep_other_versions : bool
-        Keep the complete subruns another lmcoinc version made from the same
-        inputs (default: do them again); a warning names them either way.
+        Keep the complete subruns another lmcoinc version made from the same inputs
+        (default: do them again); a warning names them either way.
 
     Returns
     -------
@@ -216,25 +213,20 @@ def run_batch(
     started, started_utc = time.perf_counter(), now_utc()
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
-    config = config if config is not None else load_config(None)
-    reporter = reporter or BatchReporter()
+    config, reporter = config or load_config(None), reporter or BatchReporter()
     # tasks run in other directories and on other hosts: no path relative to this one
     lst_dir, magic_dir, output_dir = (Path(p).resolve() for p in (lst_dir, magic_dir, output_dir))
     lst_files, magic_files, magic_stats = _find_inputs(lst_dir, magic_dir, select)
     with _locked_output(output_dir, [output_dir, lst_dir], dask_scheduler, cluster) as dask, \
-            ExitStack() as removals:  # the cache removed while the summary is written
+            ExitStack() as removals:
         tasks = _tasks(lst_files, magic_stats, output_dir, config)
-        # the inputs as they are read, and the software versions, found while the workers
-        # start: not on the way from the last subrun to the summary
         inputs = _inputs(lst_files, magic_files)
-        software_versions()
         done = {} if overwrite else _previous_rows(tasks, output_dir, keep_other_versions)
         rows, (model, redo) = _process(tasks, magic_dir, config, done, reporter, night,
                                        partial(_run, jobs=jobs, dask=dask),
                                        len(magic_stats), jobs, workers, removals)
         summary, levels = _write_tables([rows[t.index] for t in tasks], model, config,
-                                        output_dir, provenance("batch", config_yaml(config),
-                                                               inputs, started_utc))
+                                        output_dir, inputs, started_utc)
     failed = summary.filter(pl.col("status") == "failed").height
     return BatchResult(summary, output_dir / "summary.parquet",
                        EXIT_SUBRUNS_FAILED if failed else 0, time.perf_counter() - started,
@@ -245,7 +237,10 @@ _Model = dict[int, list[NightLevel]]
 
 
 def _inputs(lst_files: list[Path], magic_files: list[Path]) -> list[dict[str, Any]]:
-    """The input files of the batch as its provenance lists them: all of them."""
+    """The input files of the batch as its provenance lists them: all of them. Found, with
+    the software versions, while the workers start: not between the last subrun and the
+    summary."""
+    software_versions()
     return [*(file_entry(p, "lst") for p in lst_files),
             *(file_entry(p, "magic") for p in magic_files)]
 
@@ -309,10 +304,12 @@ def _passes(
 
 
 def _write_tables(rows: list[dict[str, Any]], model: dict[int, list[NightLevel]],
-                  config: CoincidenceConfig, output_dir: Path, document: dict[str, Any]
-                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+                  config: CoincidenceConfig, output_dir: Path, inputs: list[dict[str, Any]],
+                  started: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Write ``summary.parquet`` (the rows with the night model's columns) and
-    ``night.parquet`` (its levels), with the batch's provenance ``document``; both tables."""
+    ``night.parquet`` (its levels), with the batch's provenance (its ``inputs``, started at
+    ``started``); both tables."""
+    document = provenance("batch", config_yaml(config), inputs, started)
     add_night_columns(rows, model)
     summary = summary_frame(rows, config.magic_tel_ids)
     write_summary(summary, output_dir / "summary.parquet", "summary", document)
@@ -353,33 +350,10 @@ class _LazyCache:
 
     def get(self) -> MagicCache:
         if self.cache is None:
-            self.cache = self.stack.enter_context(_magic_cache(
+            self.cache = self.stack.enter_context(batch_cache(
                 self.magic_dir, self.output_dir, self.config, self.pool.get(), self.lst_files,
                 self.removals))
         return self.cache
-
-
-@contextmanager
-def _magic_cache(magic_dir: Path, output_dir: Path, config: CoincidenceConfig,
-                 pool: WorkerPool | None, lst_files: list[Path], removals: ExitStack | None = None
-                 ) -> Iterator[MagicCache]:
-    """Build the MAGIC cache of the LST files with the pool's workers; remove it at the end
-    (in a thread that ``removals`` waits for as it closes, if given)."""
-    cache_dir = output_dir / STATE_DIR / "cache" / f"magic-{uuid.uuid4().hex[:8]}"
-    try:
-        window = lst_window(lst_files, config)
-        with input_roles({magic_dir: MagicInputError}):
-            cache = build_magic_cache(magic_dir, cache_dir, config.tel_names, pool, window)
-        yield cache
-    finally:
-        forget_caches()
-        if removals is None:
-            shutil.rmtree(cache_dir, ignore_errors=True)
-        else:  # unlinking its files takes the kernel time while the summary is written
-            removal = threading.Thread(target=shutil.rmtree, args=(cache_dir,),
-                                       kwargs={"ignore_errors": True}, name="lmcoinc-cache-rm")
-            removal.start()
-            removals.callback(removal.join)
 
 
 def _run(tasks: list[SubrunTask], cache: _LazyCache, jobs: int, dask: Dask | None,

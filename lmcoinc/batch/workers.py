@@ -44,7 +44,8 @@ from typing import Any
 from ..utils.memory import MALLOC_CONF, MALLOC_CONF_RETURN, MALLOC_CONF_WORKERS
 from ..utils.signals import interrupt_signals, interrupted
 
-__all__ = ["BATCH_MODULES", "KILL_ENV", "WorkerPool", "death_message", "run_in_workers"]
+__all__ = ["BATCH_MODULES", "KILL_ENV", "WorkerPool", "death_message", "run_in_workers",
+           "start_fork_server"]
 
 #: Fault injection for tests and ``scripts/faults.py``: the worker that gets the
 #: task of the LST file of this name (or the MAGIC file of this name to cache)
@@ -196,9 +197,7 @@ class WorkerPool:
         if self._ctx.get_start_method() != "forkserver":
             self._start_workers()
             return
-        self._ctx.set_forkserver_preload(list(self.preload))
-        with _worker_environment():
-            multiprocessing.forkserver.ensure_running()
+        start_fork_server(self.preload)
 
     def _start_workers(self) -> None:
         """Start the missing workers (forked from the fork server once it has imported)."""
@@ -259,6 +258,17 @@ class WorkerPool:
 
 
 _DEAD, _NOTHING = object(), object()
+
+
+def start_fork_server(preload: Sequence[str]) -> None:
+    """Start ``multiprocessing``'s fork server, which imports the modules ``preload``, with the
+    workers' environment (:data:`WORKER_ENV`), unless it runs already; nothing where there
+    is no fork server (:func:`_context`)."""
+    if _context().get_start_method() != "forkserver":
+        return
+    multiprocessing.set_forkserver_preload(list(preload))
+    with _worker_environment():
+        multiprocessing.forkserver.ensure_running()
 
 
 def _context() -> Any:
