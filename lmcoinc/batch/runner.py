@@ -272,12 +272,14 @@ def _process(tasks: list[SubrunTask], magic_dir: Path, config: CoincidenceConfig
              ) -> tuple[dict[int, dict[str, Any]], tuple[_Model, list]]:
     """The rows of the tasks (those done before given in ``rows``) and the night model with
     the subruns it redid (the MAGIC cache made by ``jobs`` processes, ``workers`` if given;
-    its files removed in the background until ``removals`` closes, if given)."""
+    its files removed, and the workers ending, in the background until ``removals`` closes,
+    if given)."""
     pending = [t for t in tasks if t.index not in rows]
     if pending:
         reporter.start(len(tasks), len(pending), n_magic)
     with ExitStack() as stack:
-        pool = _LazyPool(stack, jobs, None if workers is None else stack.enter_context(workers))
+        pool = _LazyPool(stack, jobs, removals, None if workers is None
+                         else stack.enter_context(workers.join_later(removals)))
         if pending:
             pool.get()  # the workers import while the cache is planned
         cache = _LazyCache(stack, magic_dir, tasks[0].output_dir, config, pool,
@@ -322,15 +324,17 @@ def _write_tables(rows: list[dict[str, Any]], model: dict[int, list[NightLevel]]
 @dataclass
 class _LazyPool:
     """The batch's worker processes (``jobs`` > 1): ``pool`` if given, else started when first
-    asked for and stopped when ``stack`` closes."""
+    asked for and stopped when ``stack`` closes (waited for when ``later`` closes)."""
 
     stack: ExitStack
     jobs: int
+    later: ExitStack | None = None
     pool: WorkerPool | None = None
 
     def get(self) -> WorkerPool | None:
         if self.pool is None and self.jobs > 1:
-            self.pool = self.stack.enter_context(WorkerPool(self.jobs, BATCH_MODULES))
+            self.pool = self.stack.enter_context(
+                WorkerPool(self.jobs, BATCH_MODULES).join_later(self.later))
         return self.pool
 
 

@@ -35,7 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
@@ -177,6 +177,7 @@ class WorkerPool:
         self.preload = tuple(preload)
         self._ctx = _context()
         self._workers: list[_Worker] = []
+        self._join_in: ExitStack | None = None
 
     def __enter__(self) -> WorkerPool:
         self.start()
@@ -187,9 +188,20 @@ class WorkerPool:
         self.close(graceful=kind is None)
 
     def close(self, graceful: bool = True) -> None:
-        """Stop the workers (``graceful``: those given a job are asked to end)."""
+        """Stop the workers (``graceful``: those given a job are asked to end; waited for
+        now, or when the stack of :meth:`join_later` closes)."""
         workers, self._workers = self._workers, []
+        if graceful and self._join_in is not None and workers:
+            _ask_to_end(workers, graceful)
+            self._join_in.callback(_join, workers, graceful)
+            return
         _stop(workers, graceful)
+
+    def join_later(self, stack: ExitStack | None) -> WorkerPool:
+        """Leave the wait for the workers of a graceful :meth:`close` to ``stack`` (if
+        given): they end while the caller goes on (a batch writes its summary)."""
+        self._join_in = stack
+        return self
 
     def start(self) -> None:
         """Start the fork server now: it imports the modules ``preload`` while the caller
@@ -356,6 +368,12 @@ def _receive(worker: _Worker) -> Any:
 def _stop(workers: list[_Worker], graceful: bool) -> None:
     """End the workers: asked to (graceful, once given a job), or SIGTERM; SIGKILL after
     :data:`GRACE_S`. (A worker never given a job may still be importing.)"""
+    _ask_to_end(workers, graceful)
+    _join(workers, graceful)
+
+
+def _ask_to_end(workers: list[_Worker], graceful: bool) -> None:
+    """Ask the workers to end (graceful, once given a job), else SIGTERM."""
     for worker in workers:
         try:
             if graceful and worker.used:
@@ -364,6 +382,10 @@ def _stop(workers: list[_Worker], graceful: bool) -> None:
                 worker.process.terminate()
         except OSError:
             pass
+
+
+def _join(workers: list[_Worker], graceful: bool) -> None:
+    """Wait for the workers asked to end; SIGKILL those still alive after :data:`GRACE_S`."""
     deadline = time.monotonic() + GRACE_S
     interrupt = None
     for worker in workers:

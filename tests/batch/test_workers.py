@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,7 @@ def test_workers_import_the_batch_modules_as_they_start():
 _IMPORT_ONCE = """
 import sys
 import time
+from contextlib import ExitStack
 from lmcoinc.batch.workers import WorkerPool
 from tests.helpers.jobs import pid
 with WorkerPool(2, ["tests.helpers.import_marker"]) as pool:
@@ -257,3 +259,27 @@ def test_workers_keep_freed_pages_unless_the_user_says_otherwise(given):
     worker, server, parent = out
     assert worker.endswith(expected)  # (polars puts its defaults first as it is imported)
     assert (server, parent) == (expected, given or "-")
+
+
+def test_a_pool_closed_gracefully_can_leave_the_wait_for_its_workers_to_later(monkeypatch):
+    """With join_later(stack), closing the pool asks its workers to end and returns; they are
+    waited for when the stack closes (an interrupted pool still waits at once)."""
+    import lmcoinc.batch.workers as workers_module
+
+    joined = []
+    real = workers_module._join
+    monkeypatch.setattr(workers_module, "_join",
+                        lambda found, graceful: joined.append(len(found)) or real(found, graceful))
+    with ExitStack() as later:
+        with WorkerPool(2).join_later(later) as pool:
+            done = []
+            pool.run([1, 2, 3], square, done.append, lambda task, code: None)
+        assert joined == []  # asked to end, not waited for
+    assert joined == [2]
+    assert multiprocessing.active_children() == []
+    with ExitStack() as later:
+        with pytest.raises(RuntimeError), WorkerPool(1).join_later(later) as pool:
+            pool.run([1], square, lambda result: None, lambda task, code: None)
+            raise RuntimeError("the caller fails")
+        assert joined == [2, 1]  # stopped and waited for at once
+    assert joined == [2, 1]
