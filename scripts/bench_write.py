@@ -40,7 +40,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path)
     parser.add_argument("--subruns", type=int, default=30)
     parser.add_argument("--passes", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=Path("bench-write-out"))
+    parser.add_argument("--work", type=Path,
+                        default=Path.home() / ".cache" / "lmcoinc-bench" / "write-work",
+                        help="where outputs go (replaced)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the timed passes (cProfile) and print the top entries")
     args = parser.parse_args()
