@@ -28,21 +28,19 @@ import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import queue
 import signal
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ..utils.memory import MALLOC_CONF, MALLOC_CONF_RETURN, MALLOC_CONF_WORKERS
 from ..utils.signals import interrupt_signals, interrupted
+from .inbox import Inbox
 
 __all__ = ["BATCH_MODULES", "KILL_ENV", "WorkerPool", "death_message", "run_in_workers",
            "start_fork_server"]
@@ -79,7 +77,7 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
     the server's), import the modules ``preload``, run the jobs ``(function, task)``
     received on ``conn`` in order and send back their results, until told to stop; then
     end without the interpreter's teardown. A thread reads the jobs as they come
-    (:class:`_Inbox`), so that the parent never waits to give the next one."""
+    (:class:`~.inbox.Inbox`), so that the parent never waits to give the next one."""
     if environ is not None and environ != os.environ:
         os.environ.clear()
         os.environ.update(environ)
@@ -87,7 +85,7 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
         with interrupt_signals():
             for module in preload:
                 importlib.import_module(module)
-            inbox = _Inbox(conn)
+            inbox = Inbox(conn)
             while (job := inbox.get()) is not None:
                 func, task = job
                 result = func(task)
@@ -103,35 +101,6 @@ def _worker_main(conn: Connection, preload: Sequence[str] = (),
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-class _Inbox:
-    """The jobs a worker receives, read by a thread as they come: the parent may send the
-    next job while this one runs (:data:`AHEAD`) without ever blocking on a full pipe, and
-    a worker sending a large result never waits for a parent that is sending it a job.
-    The jobs are unpickled by :meth:`get`, in the worker's main thread."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._received: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._read, args=(conn,), daemon=True,
-                                        name="lmcoinc-inbox")
-        self._thread.start()
-
-    def _read(self, conn: Connection) -> None:
-        while True:
-            try:
-                data = conn.recv_bytes()
-            except (EOFError, OSError) as err:  # the parent is gone
-                self._received.put(err)
-                return
-            self._received.put(data)
-
-    def get(self) -> Any:
-        """The next job (None: stop); EOFError or OSError once the parent is gone."""
-        data = self._received.get()
-        if isinstance(data, BaseException):
-            raise data
-        return ForkingPickler.loads(data)
 
 
 def death_message(exitcode: int | None) -> str:
