@@ -70,7 +70,9 @@ print(time.perf_counter() - start, rows)
 
 
 def read_floor(night: Path) -> tuple[float, int]:
-    """Seconds to read every parameter row of the night with h5py in one process, and rows."""
+    """Seconds to read every parameter row of the night with h5py in one process, and rows
+    (once what earlier commands wrote is on disk)."""
+    os.sync()
     out = subprocess.run([sys.executable, "-c", _FLOOR, str(night)], capture_output=True,
                          text=True, check=True).stdout.split()
     return float(out[0]), int(out[1])

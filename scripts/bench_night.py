@@ -84,10 +84,12 @@ def compile_bytecode(tree: Path = REPO) -> None:
 
 
 def measure(cmd: list[str], work: Path, log: Path, env: dict | None = None) -> dict:
-    """Run ``cmd`` (in the environment ``env``, default :data:`ENVIRONMENT`); its exit code,
-    wall time (s), CPU time (s) and largest peak RSS (MB)."""
+    """Run ``cmd`` (in the environment ``env``, default :data:`ENVIRONMENT`), once what
+    earlier commands wrote is on disk; its exit code, wall time (s), CPU time (s) and
+    largest peak RSS (MB)."""
     report = work / "measure.json"
     report.unlink(missing_ok=True)
+    os.sync()  # the outputs of the runs before written out now, not during this one
     with open(log, "w") as out:
         # In ``work``: ``python -m`` puts the working directory first on sys.path, so a run
         # from the repository would import its lmcoinc whatever PYTHONPATH says.
