@@ -7,11 +7,12 @@ at the stored chunks themselves (direct chunk reads, the chunk index).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["damaged_chunk_index", "find_bad_chunk", "fletcher32"]
+__all__ = ["damaged_chunk_index", "find_bad_chunk", "fletcher32", "stored_chunks"]
 
 
 def fletcher32(data: bytes) -> int:
@@ -44,6 +45,14 @@ def _checksum_ok(chunk: bytes) -> bool:
     return stored in (computed, swapped)
 
 
+def stored_chunks(dsid: Any) -> Iterator[tuple[tuple[int, ...], int, bytes]]:
+    """(offset, filter mask, bytes as stored) of each chunk of a chunked dataset (h5py's
+    low-level ``DatasetID``), in the order of its index, not decompressed."""
+    for index in range(dsid.get_num_chunks()):
+        offset = dsid.get_chunk_info(index).chunk_offset
+        yield (offset, *dsid.read_direct_chunk(offset))
+
+
 def find_bad_chunk(dataset: Any) -> tuple[int, int] | None:
     """Rows (first, last) of the first stored chunk of a 1-D table whose checksum fails.
 
@@ -52,13 +61,10 @@ def find_bad_chunk(dataset: Any) -> tuple[int, int] | None:
     if not dataset.fletcher32 or dataset.chunks is None or len(dataset.chunks) != 1:
         return None
     step, n_rows = int(dataset.chunks[0]), int(dataset.shape[0])
-    dsid = dataset.id
     try:
-        for index in range(dsid.get_num_chunks()):
-            info = dsid.get_chunk_info(index)
-            _, chunk = dsid.read_direct_chunk(info.chunk_offset)
+        for offset, _, chunk in stored_chunks(dataset.id):
             if not _checksum_ok(chunk):
-                start = int(info.chunk_offset[0])
+                start = int(offset[0])
                 return start, min(start + step, n_rows) - 1
     except Exception:  # noqa: BLE001 - no direct chunk access: no diagnosis
         return None

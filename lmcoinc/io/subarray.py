@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidFileError
+from .chunks import stored_chunks
 from .hdf5 import attributes, datasets, has_node, opened, read_table
 
 __all__ = [
@@ -190,10 +191,10 @@ def file_subarray(handle: Any, decode: bool = False) -> FileSubarray:
         If ``decode`` and a subarray table cannot be read.
     """
     raw = read_raw_subarray(handle) if decode else None
-    return FileSubarray(Path(handle.filename), _stored_chunks(handle), raw)
+    return FileSubarray(Path(handle.filename), _stored_tables(handle), raw)
 
 
-def _stored_chunks(handle: Any) -> tuple | None:
+def _stored_tables(handle: Any) -> tuple | None:
     """The subarray tables of an open file as stored: shapes, HDF5 types, compressed chunks.
 
     Read with HDF5's own calls and direct chunk reads, without decompressing
@@ -216,10 +217,7 @@ def _stored_chunks(handle: Any) -> tuple | None:
             if dsid.get_create_plist().get_layout() != h5d.CHUNKED:
                 chunks: tuple = (h5py.Dataset(dsid)[()].tobytes(),)
             else:
-                chunks = tuple(
-                    dsid.read_direct_chunk(dsid.get_chunk_info(i).chunk_offset)
-                    for i in range(dsid.get_num_chunks())
-                )
+                chunks = tuple(stored_chunks(dsid))
             tables_[name] = (dsid.shape, dsid.get_type().encode(), chunks)
         layout = handle[LAYOUT].attrs
         attrs = {k: layout[k] for k in _COMPARED_ATTRS if k in layout}
@@ -266,6 +264,6 @@ def _stored(path: Path, known: FileSubarray | None) -> tuple | None:
         return known.stored
     try:
         with opened(path) as handle:
-            return _stored_chunks(handle)
+            return _stored_tables(handle)
     except InvalidFileError:
         return None

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunks import stored_chunks
 from .hdf5 import pytables_attribute
 from .subarray import INSTRUMENT, LAYOUT, RawSubarray, lst_subarray
 
@@ -82,11 +83,8 @@ def _stored_table(node: Any) -> tuple | None:
         return None
     plist = dsid.get_create_plist()
     filters = tuple(plist.get_filter(i) for i in range(plist.get_nfilters()))
-    chunks = []
-    for i in range(dsid.get_num_chunks()):
-        offset = dsid.get_chunk_info(i).chunk_offset
-        chunks.append((offset, *dsid.read_direct_chunk(offset)))
-    return node.shape, node.chunks, dsid.get_type().encode(), filters, tuple(chunks)
+    return (node.shape, node.chunks, dsid.get_type().encode(), filters,
+            tuple(stored_chunks(dsid)))
 
 
 def _stored_attributes(node: Any) -> tuple | None:
